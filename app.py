@@ -1,0 +1,3 @@
+from signatory import create_app
+
+app = create_app()

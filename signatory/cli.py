@@ -1,0 +1,143 @@
+"""The `flask …` commands of DESIGN §6. Each command commits once."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+letters_cli = AppGroup("letters", help="Import, list, open and close letters.")
+outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
+
+
+def register_commands(app: Flask) -> None:
+    from . import demo
+
+    app.cli.add_command(letters_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(demo.demo_command)
+    app.cli.add_command(demo.serve_command)
+
+
+def _letter_or_fail(slug: str):
+    from .letters import get_letter
+
+    letter = get_letter(slug)
+    if letter is None:
+        raise click.ClickException(f"no letter with the slug {slug!r}")
+    return letter
+
+
+@letters_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", required=True, help="The letter's address: /letters/<slug>.")
+@click.option("--deadline", help="Last day to sign, YYYY-MM-DD (wins over the front matter).")
+@click.option("--open", "open_now", is_flag=True, help="Open the letter for signing at once.")
+def import_letter_command(file: Path, slug: str, deadline: str | None, open_now: bool):
+    """Create a letter (or update its text) from Markdown with YAML front matter."""
+    from .letters import (
+        LetterError, create_letter, get_letter, open_letter, parse_deadline, parse_letter_source,
+        update_letter,
+    )
+
+    try:
+        source = parse_letter_source(file.read_text(encoding="utf-8"))
+        if deadline:
+            source.deadline = parse_deadline(deadline)
+        letter = get_letter(slug)
+        if letter is None:
+            letter = create_letter(slug, source)
+            action = "created"
+        else:
+            new_version = update_letter(letter, source, note=f"imported from {file.name}")
+            action = f"updated (version {letter.version})" if new_version else "updated"
+        if open_now:
+            open_letter(letter)
+    except (LetterError, UnicodeDecodeError) as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{action}: {letter.slug} — {letter.title} [{letter.status}]")
+
+
+@letters_cli.command("list")
+def list_letters_command():
+    """List every letter with its status and count."""
+    from sqlalchemy import select
+
+    from .models import Letter
+
+    letters = db.session.scalars(select(Letter).order_by(Letter.slug)).all()
+    if not letters:
+        click.echo("no letters yet: flask letters import FILE --slug SLUG")
+    for letter in letters:
+        deadline = letter.deadline.isoformat() if letter.deadline else "-"
+        click.echo(f"{letter.slug}\t{letter.status}\t{letter.signature_count}\t{deadline}\t{letter.title}")
+
+
+@letters_cli.command("open")
+@click.argument("slug")
+def open_letter_command(slug: str):
+    """Open a letter for signing."""
+    from .letters import LetterError, open_letter
+
+    letter = _letter_or_fail(slug)
+    try:
+        open_letter(letter)
+    except LetterError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{slug}: {letter.status}")
+
+
+@letters_cli.command("close")
+@click.argument("slug")
+def close_letter_command(slug: str):
+    """Close a letter: signing stops."""
+    from .letters import LetterError, close_letter
+
+    letter = _letter_or_fail(slug)
+    try:
+        close_letter(letter)
+    except LetterError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{slug}: {letter.status}")
+
+
+@letters_cli.command("grant")
+@click.argument("slug")
+@click.argument("email")
+def grant_letter_command(slug: str, email: str):
+    """Let an organiser account manage a letter."""
+    from sqlalchemy import select
+
+    from .models import LetterGrant, User
+
+    letter = _letter_or_fail(slug)
+    user = db.session.scalar(select(User).where(User.email == email.strip().casefold()))
+    if user is None:
+        raise click.ClickException(f"no user {email!r}: flask users create {email}")
+    if db.session.get(LetterGrant, (user.id, letter.id)) is None:
+        db.session.add(LetterGrant(user_id=user.id, letter_id=letter.id))
+        from .audit import record
+
+        record("letter.grant", letter=letter, actor="cli", grantee=user.email)
+    db.session.commit()
+    click.echo(f"{user.email} may manage {slug}")
+
+
+@outbox_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep delivering until interrupted.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds with --loop.")
+def send_outbox_command(loop: bool, interval: float):
+    """Deliver every queued e-mail that is due, then exit 0."""
+    from . import mail
+
+    if loop:
+        mail.deliver_forever(interval=interval, echo=click.echo)
+        return
+    report = mail.deliver_due()
+    click.echo(report.summary())

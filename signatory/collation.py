@@ -1,0 +1,62 @@
+"""Locale-aware sort keys for signatories' names (DESIGN §5).
+
+Collation is the Unicode Collation Algorithm (pyuca, the DUCET table), which
+orders accented and non-Latin names sensibly without a system ICU. The Dutch
+surname prefix follows the letter's locale:
+
+* nl-BE (default): the prefix is part of the surname — "Van den Broeck"
+  sorts under V;
+* nl-NL: a lower-case prefix is ignored — "van den Broek" sorts under B
+  (a capitalised prefix, as after a first name is dropped, still counts).
+
+Keys are bytes, computed once when a signature is written and stored, so that
+sorting 100,000 names is an index scan and the database compares them bytewise.
+"""
+from __future__ import annotations
+
+import re
+import struct
+from functools import lru_cache
+
+from pyuca import Collator
+
+_PREFIXES = sorted(
+    [
+        "van", "van de", "van den", "van der", "van het", "van 't", "de", "den", "der",
+        "het", "'t", "ter", "ten", "te", "in 't", "in de", "in den", "in het", "op de",
+        "op den", "op 't", "uit de", "uit den", "uit het", "von", "von der", "d'", "del",
+        "della", "la", "le", "du", "des",
+    ],
+    key=len,
+    reverse=True,
+)
+_NL_PREFIX = re.compile(r"^(" + "|".join(re.escape(p) for p in _PREFIXES) + r")(\s+|(?<=')(?=\w))")
+
+
+@lru_cache(maxsize=1)
+def _collator() -> Collator:
+    return Collator()
+
+
+def sortable_surname(last_name: str, locale: str) -> str:
+    last_name = " ".join(last_name.split())
+    if locale == "nl-NL":
+        match = _NL_PREFIX.match(last_name)
+        if match and last_name[:1].islower():
+            return last_name[match.end():] + " " + match.group(1)
+    return last_name
+
+
+@lru_cache(maxsize=65536)
+def text_key(text: str) -> bytes:
+    weights = _collator().sort_key(text)
+    return struct.pack(f">{len(weights)}H", *(min(w, 0xFFFF) for w in weights))
+
+
+def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: str, locale: str) -> bytes:
+    """The key a signatory is listed under: organisations by their name,
+    persons by surname, then first name."""
+    if kind == "organisation" and organisation.strip():
+        return text_key(" ".join(organisation.split()).casefold())
+    surname = sortable_surname(last_name, locale)
+    return text_key(f"{surname} {' '.join(first_name.split())}".casefold())

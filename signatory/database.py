@@ -1,0 +1,58 @@
+"""Database set-up: Flask-SQLAlchemy, Alembic, and SQLite tuned as DESIGN §7 asks."""
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db, migrate
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# GET endpoints that write (following a confirmation link does, by design).
+WRITING_GET_ENDPOINTS = frozenset({"public.confirm"})
+
+
+def init_app(app: Flask) -> None:
+    from . import MIGRATIONS_DIR
+    from . import models  # noqa: F401  (registers the tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            tune_sqlite(engine)
+
+
+def tune_sqlite(engine: Engine) -> None:
+    """WAL, synchronous=NORMAL, a busy timeout and foreign keys on every
+    connection; write transactions begin IMMEDIATE, because a deferred one
+    that reads first fails at once under contention, whatever the timeout."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        if is_read_only_request():
+            # Readers never block writers in WAL mode; keep them deferred.
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_read_only_request() -> bool:
+    return (
+        has_request_context()
+        and request.method in READ_ONLY_METHODS
+        and request.endpoint not in WRITING_GET_ENDPOINTS
+    )

@@ -1,0 +1,197 @@
+"""The demo letter with sample signatures, and `flask quickstart`, which runs
+the service on its embedded defaults for a newcomer's first five minutes."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, insert, select
+
+from .extensions import db
+from .models import Letter, Signature, utcnow
+from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
+
+DEMO_SLUG = "demo"
+DEMO_FILE = Path(__file__).resolve().parent / "demo" / "letter.md"
+BATCH = 5000
+
+FIRST_NAMES = [
+    "An", "Bart", "Chloë", "Dirk", "Els", "Fatima", "Geert", "Hanne", "Ilse", "Jan", "Karim",
+    "Lotte", "Mehmet", "Nina", "Olivier", "Pieter", "Rania", "Sofie", "Thomas", "Ursula",
+    "Vincent", "Wouter", "Yasmina", "Zeynep", "Ayşe", "Łukasz", "Jens", "Marie", "Noor", "Youssef",
+]
+LAST_NAMES = [
+    "Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens",
+    "Wouters", "De Smet", "Van den Broeck", "Van Damme", "Dubois", "El Amrani", "Yılmaz",
+    "Özdemir", "Nowak", "Vermeulen", "Desmet", "Verhoeven", "De Backer", "Hermans",
+    "Aerts", "Lambrechts", "Bogaert", "Van Acker", "Coppens", "Ben Ali", "Kowalski", "Smets",
+]
+PLACES = ["Gent", "Antwerpen", "Brussel", "Leuven", "Brugge", "Mechelen", "Hasselt", "Kortrijk", "Aalst", "Genk"]
+FUNCTIONS = ["", "", "", "leerkracht", "bibliothecaris", "huisarts", "student", "gepensioneerd", "ouder", ""]
+ORGANISATIONS = [
+    ("Leesclub De Bladwijzer", "voorzitter"), ("Buurtcomité Brugse Poort", "secretaris"),
+    ("Basisschool De Regenboog", "directeur"), ("Seniorenvereniging Okra Sint-Pieters", "voorzitter"),
+    ("Taalcafé Gent", "coördinator"),
+]
+PARAGRAPHS = [
+    "Als kind ging ik elke woensdagmiddag naar de bibliotheek om de hoek. Daar leerde ik lezen "
+    "voor mijn plezier, niet omdat het moest. Mijn kinderen verdienen dezelfde kans.",
+    "Ik ben leerkracht in het vierde leerjaar. Elke maand wandelen we met de klas naar de "
+    "wijkbibliotheek. Voor sommige leerlingen is dat de enige plek waar ze boeken kunnen lenen. "
+    "Een bus naar het centrum is voor een klas van vijfentwintig kinderen geen alternatief.",
+    "Na mijn pensioen ben ik vrijwilliger geworden bij het voorleesuurtje. Wat ik daar zie, is "
+    "wat een stad samenhoudt: ouders die elkaar leren kennen, kinderen die vol verwondering "
+    "luisteren, nieuwkomers die hun eerste woorden Nederlands lezen.",
+    "Zonder de computers van de bibliotheek had ik mijn sollicitatie nooit kunnen versturen.",
+    "Ik woon hier al veertig jaar. De bibliotheek is het laatste openbare gebouw in onze wijk "
+    "waar je binnen kan zonder afspraak en zonder iets te kopen. Sluit haar niet.",
+]
+
+
+def ensure_demo_letter() -> Letter:
+    from .letters import create_letter, get_letter, open_letter, parse_letter_source
+
+    letter = get_letter(DEMO_SLUG)
+    if letter is None:
+        source = parse_letter_source(DEMO_FILE.read_text(encoding="utf-8"))
+        source.deadline = date.today() + timedelta(days=60)
+        letter = create_letter(DEMO_SLUG, source)
+        open_letter(letter)
+    return letter
+
+
+def top_up_signatures(letter: Letter, wanted: int) -> int:
+    """Bring the demo letter to `wanted` sample signatures; inserted in bulk,
+    so a million takes a minute, not an hour. Returns how many were added."""
+    from .collation import name_sort_key
+
+    existing = db.session.scalar(
+        select(func.count()).select_from(Signature).where(
+            Signature.letter_id == letter.id, Signature.email_key.like("demo-%@example.org")
+        )
+    )
+    missing = max(0, wanted - existing)
+    start = existing
+    now = utcnow()
+    for batch_start in range(start, start + missing, BATCH):
+        rows = [
+            _sample_row(letter, number, now, name_sort_key)
+            for number in range(batch_start, min(start + missing, batch_start + BATCH))
+        ]
+        db.session.execute(insert(Signature), rows)
+    if missing:
+        _recount(letter)
+    return missing
+
+
+def _sample_row(letter: Letter, number: int, now, name_sort_key) -> dict:
+    first = FIRST_NAMES[number % len(FIRST_NAMES)]
+    last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
+    is_organisation = number % 40 == 7
+    organisation, function = ("", FUNCTIONS[number % len(FUNCTIONS)])
+    if is_organisation:
+        name, role = ORGANISATIONS[(number // 40) % len(ORGANISATIONS)]
+        organisation, function = (name if number < 200 else f"{name} ({number})"), role
+    paragraph = PARAGRAPHS[number % len(PARAGRAPHS)] if number % 6 == 0 else ""
+    kind = Kind.ORGANISATION if is_organisation else Kind.PERSON
+    email_key = f"demo-{number}@example.org"
+    return {
+        "letter_id": letter.id,
+        "letter_version": 1,
+        "first_name": first,
+        "last_name": last,
+        "kind": kind,
+        "organisation": organisation,
+        "organisation_key": organisation.casefold(),
+        "function": function,
+        "address": "",
+        "email": email_key,
+        "email_key": email_key,
+        "place": PLACES[number % len(PLACES)],
+        "paragraph": paragraph,
+        "paragraph_status": (
+            (ParagraphStatus.APPROVED if number % 12 == 0 else ParagraphStatus.PENDING)
+            if paragraph else ParagraphStatus.NONE
+        ),
+        "consent_name": number % 5 != 3,
+        "consent_paragraph": bool(paragraph),
+        "consent_notify": number % 2 == 0,
+        "language": "nl",
+        "source": Source.ONLINE,
+        "status": SignatureStatus.CONFIRMED,
+        "first_signatory": number < 3,
+        "sort_key": name_sort_key(
+            kind=kind, last_name=last, first_name=first, organisation=organisation, locale=letter.locale
+        ),
+        "created_at": now - timedelta(minutes=number % (60 * 24 * 20)),
+        "confirmed_at": now,
+        "updated_at": now,
+    }
+
+
+def _recount(letter: Letter) -> None:
+    """Set the kept counts from the rows: once, after a bulk insert."""
+    counted = select(func.count()).select_from(Signature).where(
+        Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED
+    )
+    letter.signature_count = db.session.scalar(counted)
+    letter.organisation_count = db.session.scalar(counted.where(Signature.kind == Kind.ORGANISATION))
+    letter.data_revision += 1
+
+
+@click.command("demo")
+@click.option("--signatures", "wanted", default=25, show_default=True, type=click.IntRange(0, 10_000_000),
+              help="How many sample signatures the demo letter should have.")
+@with_appcontext
+def demo_command(wanted: int):
+    """Create (or top up) the letter `demo` with sample signatures."""
+    letter = ensure_demo_letter()
+    added = top_up_signatures(letter, wanted)
+    db.session.commit()
+    click.echo(
+        f"demo letter: {current_app.config['BASE_URL']}/letters/{DEMO_SLUG} "
+        f"({letter.signature_count} signatures, {added} added)"
+    )
+
+
+@click.command("quickstart")
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def serve_command(port: int):
+    """Set up the database, the demo letter, and serve on 127.0.0.1, with
+    e-mail delivered to the outbox folder as soon as it is queued."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    letter = ensure_demo_letter()
+    top_up_signatures(letter, 25)
+    db.session.commit()
+    app = current_app._get_current_object()
+    mail_settings = app.config["MAIL"]
+    logging.getLogger("signatory.mail").setLevel(logging.INFO)
+    _start_delivery_thread(app)
+    where = mail_settings.path if mail_settings.scheme == "file" else f"{mail_settings.host}:{mail_settings.port}"
+    click.echo(
+        "\n  Signatory runs at http://127.0.0.1:%d/letters/%s\n"
+        "  E-mails are delivered to %s (each as a .eml file; links are logged below).\n"
+        "  Stop with Ctrl+C.\n" % (port, DEMO_SLUG, where)
+    )
+    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
+def _start_delivery_thread(app) -> threading.Thread:
+    from . import mail
+
+    def run():
+        with app.app_context():
+            mail.deliver_forever(interval=1.0, echo=lambda line: None)
+
+    thread = threading.Thread(target=run, name="outbox-delivery", daemon=True)
+    thread.start()
+    return thread
+

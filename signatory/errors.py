@@ -1,0 +1,49 @@
+"""Error pages in the visitor's language; a 500 rolls the transaction back."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_http_error)
+    app.register_error_handler(Exception, render_unexpected_error)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_http_error(error: HTTPException):
+    db.session.rollback()
+    messages = {
+        400: _("Je aanvraag kon niet verwerkt worden."),
+        403: _("Je hebt geen toegang tot deze pagina."),
+        404: _("Deze pagina bestaat niet (meer)."),
+        405: _("Deze pagina kan niet op deze manier opgevraagd worden."),
+        413: _("Wat je verstuurde is te groot."),
+        429: _("Te veel aanvragen na elkaar. Wacht even en probeer opnieuw."),
+    }
+    message = messages.get(error.code, error.description or "")
+    if _wants_json():
+        return {"error": message, "status": error.code}, error.code
+    response = render_template("error.html", code=error.code, message=message)
+    return response, error.code
+
+
+def render_unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return render_http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    message = _("Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+    if _wants_json():
+        return {"error": message, "status": 500}, 500
+    return render_template("error.html", code=500, message=message), 500

@@ -1,0 +1,170 @@
+"""Forms. Field names are the public contract of DESIGN §6.
+
+The forms check everything a signer can fix, all at once, so the page comes
+back with every message next to its field; the domain functions enforce the
+same rules again (they are called by other paths too).
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .signing import (
+    FIELD_LIMITS,
+    SignatureDetails,
+    SigningError,
+    check_paragraph,
+    has_control_characters,
+    normalise_email,
+)
+from .states import Kind
+from .typesetting import MAX_PARAGRAPH_CHARS
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ControlCharacterCheck:
+    """Refuse NUL and other invisible control characters with a clear
+    message; the refilled field shows the text without them."""
+
+    def __call__(self, form, field):
+        raw = field.raw_data[0] if field.raw_data else ""
+        if isinstance(raw, str) and has_control_characters(raw.replace("\t", " ")):
+            from .signing import clean_line, clean_multiline
+
+            cleaner = clean_multiline if isinstance(field, TextAreaField) else clean_line
+            field.data = cleaner(raw) if field.name != "paragraph" else _strip_controls_keep_lines(raw)
+            raise ValidationError(
+                _l("Dit veld bevatte onzichtbare stuurtekens; we hebben ze verwijderd. Kijk het na en verstuur opnieuw.")
+            )
+
+
+def _strip_controls_keep_lines(text: str) -> str:
+    from .typesetting import normalise_paragraph
+
+    return normalise_paragraph(text)
+
+
+class SignatureFieldsMixin:
+    first_name = StringField(
+        _l("Voornaam"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Vul je voornaam in.")), Length(max=FIELD_LIMITS["first_name"]), ControlCharacterCheck()],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        _l("Naam"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Vul je naam in.")), Length(max=FIELD_LIMITS["last_name"]), ControlCharacterCheck()],
+        render_kw={"autocomplete": "family-name"},
+    )
+    function = StringField(
+        _l("Functie (niet verplicht)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=FIELD_LIMITS["function"]), ControlCharacterCheck()],
+        description=_l("Bijvoorbeeld: voorzitter, docent, huisarts."),
+    )
+    address = TextAreaField(
+        _l("Postadres (niet verplicht)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=FIELD_LIMITS["address"]), ControlCharacterCheck()],
+        description=_l("Wordt nooit gepubliceerd."),
+        render_kw={"autocomplete": "street-address", "rows": 2},
+    )
+    place = StringField(
+        _l("Gemeente"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=FIELD_LIMITS["place"]), ControlCharacterCheck()],
+        description=_l("'Gedaan te …': verschijnt bij je naam."),
+        render_kw={"autocomplete": "address-level2"},
+    )
+    paragraph = TextAreaField(
+        _l("Motiverende paragraaf (niet verplicht, max. 10 lijnen)"),
+        validators=[Optional(), Length(max=MAX_PARAGRAPH_CHARS), ControlCharacterCheck()],
+        description=_l("Waarom teken je? Maximaal tien lijnen zoals ze in het document gedrukt worden."),
+        render_kw={"rows": 8},
+    )
+    consent_name = BooleanField(_l("Mijn naam (of die van mijn organisatie) mag onder de tekst verschijnen."))
+    consent_paragraph = BooleanField(_l("Mijn paragraaf mag gepubliceerd worden."))
+    consent_notify = BooleanField(
+        _l("Verwittig me per e-mail van de datum en de manier waarop de brief gepubliceerd wordt.")
+    )
+
+    def validate_paragraph(self, field):
+        if field.errors or not field.data:
+            return
+        try:
+            field.data = check_paragraph(field.data)
+        except SigningError as error:
+            raise ValidationError(str(error.message)) from None
+
+    def details(self, language: str) -> SignatureDetails:
+        return SignatureDetails.from_mapping({**self.data, "language": language})
+
+    def add_domain_error(self, error: SigningError) -> None:
+        field = getattr(self, error.field, None) if error.field else None
+        if field is None:
+            self.form_errors.append(str(error.message))
+        else:
+            field.errors = [*field.errors, str(error.message)]
+
+
+class SignForm(SignatureFieldsMixin, FlaskForm):
+    kind = RadioField(
+        _l("Ik teken"),
+        choices=[(Kind.PERSON.value, _l("in eigen naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))],
+        default=Kind.PERSON.value,
+        validators=[DataRequired(_l("Kies of je in eigen naam of namens een organisatie tekent."))],
+    )
+    organisation = StringField(
+        _l("Naam van de organisatie"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=FIELD_LIMITS["organisation"]), ControlCharacterCheck()],
+        render_kw={"autocomplete": "organization"},
+    )
+    email = EmailField(
+        _l("E-mailadres"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=FIELD_LIMITS["email"]), ControlCharacterCheck()],
+        description=_l("Je krijgt een link om je handtekening te bevestigen. Nooit gepubliceerd."),
+        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
+    )
+    # A field people never see; bots fill it in.
+    website = StringField(_l("Laat dit veld leeg"), validators=[Optional()])
+
+    def validate_organisation(self, field):
+        if self.kind.data == Kind.ORGANISATION and not field.data:
+            raise ValidationError(_l("Vul de naam van de organisatie in."))
+
+    def validate_email(self, field):
+        if field.errors or not field.data:
+            return
+        try:
+            normalise_email(field.data)
+        except SigningError as error:
+            raise ValidationError(str(error.message)) from None
+
+    @property
+    def is_bot(self) -> bool:
+        return bool((self.website.data or "").strip())
+
+
+class ManageForm(SignatureFieldsMixin, FlaskForm):
+    """Change a signature through its manage link."""
+
+
+class ResendForm(FlaskForm):
+    email = EmailField(
+        _l("E-mailadres"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=254), ControlCharacterCheck()],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+
+
+class WithdrawForm(FlaskForm):
+    """Only the form token: withdrawing is a POST, never a link."""

@@ -1,0 +1,277 @@
+"""Letters: import, life cycle, kept counts and the public summary.
+
+Domain functions change data and flush; the caller (request or command)
+commits once.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from flask import abort
+from sqlalchemy import select, update
+
+from .extensions import db
+from .models import Letter, LetterVersion, Signature, utcnow
+from .states import PUBLIC_LETTER_STATES, LetterState
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+FRONT_MATTER_KEYS = {
+    "title", "subtitle", "organiser", "place_date", "contact", "intro",
+    "deadline", "timezone", "goal", "language",
+}
+LANGUAGE_LOCALES = {"nl": "nl-BE", "nl-be": "nl-BE", "nl-nl": "nl-NL", "en": "nl-BE"}
+
+
+class LetterError(ValueError):
+    """A letter cannot be created or changed as asked; the message says why."""
+
+
+@dataclass
+class LetterSource:
+    """A letter's fields as read from Markdown with YAML front matter."""
+
+    title: str
+    body: str
+    subtitle: str = ""
+    organiser: str = ""
+    place_date: str = ""
+    contact: str = ""
+    intro: str = ""
+    deadline: date | None = None
+    timezone: str = "Europe/Brussels"
+    goal: int | None = None
+    language: str = "nl"
+    locale: str = "nl-BE"
+    extra: dict = field(default_factory=dict)
+
+
+def parse_letter_source(text: str) -> LetterSource:
+    meta, body = _split_front_matter(text)
+    unknown = set(meta) - FRONT_MATTER_KEYS
+    if unknown:
+        raise LetterError(f"unknown front-matter keys: {', '.join(sorted(unknown))}")
+    title = _text(meta.get("title"))
+    if not title:
+        raise LetterError("the front matter needs a title")
+    language_tag = _text(meta.get("language")) or "nl"
+    if language_tag.lower() not in LANGUAGE_LOCALES:
+        raise LetterError(f"language must be nl, nl-BE, nl-NL or en, not {language_tag!r}")
+    return LetterSource(
+        title=title[:300],
+        body=body.strip() + "\n",
+        subtitle=_text(meta.get("subtitle"))[:300],
+        organiser=_text(meta.get("organiser"))[:200],
+        place_date=_text(meta.get("place_date"))[:200],
+        contact=_text(meta.get("contact"))[:500],
+        intro=_text(meta.get("intro")),
+        deadline=parse_deadline(meta.get("deadline")),
+        timezone=validate_timezone(_text(meta.get("timezone")) or "Europe/Brussels"),
+        goal=parse_goal(meta.get("goal")),
+        language=language_tag[:2].lower(),
+        locale=LANGUAGE_LOCALES[language_tag.lower()],
+    )
+
+
+def _split_front_matter(text: str) -> tuple[dict, str]:
+    text = text.lstrip("\ufeff")
+    match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
+    if not match:
+        raise LetterError("the file must start with a YAML front-matter block between --- lines")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as error:
+        raise LetterError(f"the front matter is not valid YAML: {error}") from None
+    if not isinstance(meta, dict):
+        raise LetterError("the front matter must be a mapping of keys to values")
+    return meta, text[match.end():]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split()) if not isinstance(value, str) or "\n" not in value else value.strip()
+
+
+def parse_deadline(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise LetterError(f"deadline must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def parse_goal(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        goal = int(value)
+    except (TypeError, ValueError):
+        raise LetterError(f"goal must be a whole number, not {value!r}") from None
+    if not 0 < goal <= 100_000_000:
+        raise LetterError("goal must be between 1 and 100,000,000")
+    return goal
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise LetterError(f"unknown time zone {name!r}") from None
+    return name
+
+
+def validate_slug(slug: str) -> str:
+    if not SLUG_PATTERN.match(slug or ""):
+        raise LetterError("a slug is 1–80 lower-case letters, digits and hyphens, e.g. 'integratie-2011'")
+    return slug
+
+
+def get_letter(slug: str) -> Letter | None:
+    return db.session.scalar(select(Letter).where(Letter.slug == slug))
+
+
+def public_letter_or_404(slug: str) -> Letter:
+    letter = get_letter(slug)
+    if letter is None or letter.state == LetterState.DRAFT:
+        abort(404)
+    return letter
+
+
+def public_letters() -> list[Letter]:
+    visible = [LetterState.OPEN, LetterState.CLOSED, LetterState.PUBLISHED]
+    return list(
+        db.session.scalars(select(Letter).where(Letter.state.in_(visible)).order_by(Letter.created_at.desc()))
+    )
+
+
+def create_letter(slug: str, source: LetterSource) -> Letter:
+    validate_slug(slug)
+    if get_letter(slug) is not None:
+        raise LetterError(f"a letter with the slug {slug!r} exists already")
+    letter = Letter(slug=slug, state=LetterState.DRAFT, version=1)
+    _apply_source(letter, source)
+    letter.versions.append(
+        LetterVersion(number=1, title=letter.title, subtitle=letter.subtitle, body=letter.body)
+    )
+    db.session.add(letter)
+    db.session.flush()
+    return letter
+
+
+def has_signatures(letter: Letter) -> bool:
+    return db.session.scalar(select(Signature.id).where(Signature.letter_id == letter.id).limit(1)) is not None
+
+
+def update_letter(letter: Letter, source: LetterSource, note: str = "") -> bool:
+    """Change a letter. Once people have signed, a change of the text is kept
+    as a new, visible version (DESIGN §3). Returns True when a version was made."""
+    text_changed = (source.title, source.subtitle, source.body.strip()) != (
+        letter.title, letter.subtitle, letter.body.strip()
+    )
+    _apply_source(letter, source)
+    new_version = text_changed and has_signatures(letter)
+    if new_version:
+        letter.version += 1
+        letter.versions.append(
+            LetterVersion(
+                number=letter.version, title=letter.title, subtitle=letter.subtitle,
+                body=letter.body, note=note,
+            )
+        )
+    elif text_changed:
+        current = letter.versions[-1] if letter.versions else None
+        if current is not None:
+            current.title, current.subtitle, current.body = letter.title, letter.subtitle, letter.body
+    bump_revision(letter)
+    return new_version
+
+
+def _apply_source(letter: Letter, source: LetterSource) -> None:
+    for name in (
+        "title", "subtitle", "organiser", "place_date", "contact", "intro", "body",
+        "deadline", "timezone", "goal", "language", "locale",
+    ):
+        setattr(letter, name, getattr(source, name))
+
+
+def open_letter(letter: Letter) -> None:
+    if letter.state == LetterState.PUBLISHED:
+        raise LetterError("a published letter cannot be opened again")
+    letter.state = LetterState.OPEN
+    letter.opened_at = letter.opened_at or utcnow()
+    letter.closed_at = None
+
+
+def close_letter(letter: Letter) -> None:
+    if letter.state == LetterState.PUBLISHED:
+        raise LetterError("a published letter is closed already")
+    if letter.state == LetterState.DRAFT:
+        raise LetterError("a draft has not been opened")
+    letter.state = LetterState.CLOSED
+    letter.closed_at = utcnow()
+
+
+def set_deadline(letter: Letter, deadline: date | None) -> None:
+    """Change (typically extend) the deadline; a letter closed by the clock
+    opens again when the new deadline lies ahead."""
+    letter.deadline = deadline
+
+
+def bump_revision(letter_or_id: Letter | int) -> None:
+    """Record that the compiled document's data changed."""
+    letter_id = letter_or_id if isinstance(letter_or_id, int) else letter_or_id.id
+    db.session.execute(
+        update(Letter)
+        .where(Letter.id == letter_id)
+        .values(data_revision=Letter.data_revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def adjust_counts(signature: Signature, delta: int) -> None:
+    """Keep the letter's counters in step when a signature starts or stops
+    counting; one UPDATE, so concurrent confirmations never lose a count."""
+    values = {
+        "signature_count": Letter.signature_count + delta,
+        "data_revision": Letter.data_revision + 1,
+    }
+    if signature.is_organisation:
+        values["organisation_count"] = Letter.organisation_count + delta
+    db.session.execute(
+        update(Letter)
+        .where(Letter.id == signature.letter_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    letter = db.session.get(Letter, signature.letter_id)
+    if letter is not None:
+        db.session.refresh(letter, ["signature_count", "organisation_count", "data_revision"])
+
+
+def letter_summary(letter: Letter) -> dict:
+    """The JSON of `GET /api/letters/<slug>` (DESIGN §6)."""
+    return {
+        "slug": letter.slug,
+        "title": letter.title,
+        "status": letter.status.value,
+        "deadline": letter.deadline.isoformat() if letter.deadline else None,
+        "signatures": letter.signature_count,
+        "goal": letter.goal,
+        "counts": {
+            "organisations": letter.organisation_count,
+            "persons": letter.signature_count - letter.organisation_count,
+        },
+        "version": letter.version,
+        "publication_date": letter.publication_date.isoformat() if letter.publication_date else None,
+    }
+
+
+def is_public_state(letter: Letter) -> bool:
+    return letter.status in PUBLIC_LETTER_STATES

@@ -1,0 +1,383 @@
+"""E-mail through an outbox table (DESIGN §7).
+
+`queue_email` renders a message and adds it to the outbox in the caller's
+transaction, so a message exists exactly when what caused it was committed.
+`deliver_due` (behind `flask outbox send`) claims due rows one by one with a
+conditional UPDATE — safe with several senders on SQLite and PostgreSQL —
+and delivers them at least once, with a Message-ID fixed at queue time. A
+transient failure (SMTP down, 4xx) is retried with backoff, for ever; a message
+that cannot be built, or that the server refuses for good (5xx), is marked
+failed and never blocks the queue.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .config import MailSettings
+from .extensions import db
+from .models import Letter, OutboxMessage, Signature, utcnow
+from .states import OutboxStatus
+
+log = logging.getLogger("signatory.mail")
+
+STALE_CLAIM = timedelta(minutes=10)  # a sender that died mid-delivery
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+LINK = re.compile(r"https?://\S+")
+
+
+# --- queueing ----------------------------------------------------------------
+
+def queue_email(
+    kind: str,
+    *,
+    recipient: str,
+    template: str,
+    language: str,
+    letter: Letter | None = None,
+    signature: Signature | None = None,
+    dedup_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    due_at: datetime | None = None,
+    **context,
+) -> OutboxMessage | None:
+    """Render `emails/<template>.txt` and `.html` in the recipient's language
+    and add the message to the outbox. With a dedup_key the database refuses
+    a second message with the same key; then None is returned."""
+    subject, body_text, body_html = render_email(
+        template, language, letter=letter, signature=signature, **context
+    )
+    message = OutboxMessage(
+        kind=kind,
+        dedup_key=dedup_key,
+        letter_id=letter.id if letter is not None else None,
+        signature_id=signature.id if signature is not None else None,
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        headers=_json(headers or {}),
+        message_id=new_message_id(),
+        due_at=due_at or utcnow(),
+    )
+    if dedup_key is None:
+        db.session.add(message)
+        return message
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+def render_email(template: str, language: str, **context) -> tuple[str, str, str]:
+    """(subject, plain text, HTML). The plain-text template sets `subject`."""
+    with force_locale(language):
+        text_template = current_app.jinja_env.get_template(f"emails/{template}.txt")
+        module = text_template.make_module(context)
+        body_text = _tidy_text(str(module))
+        subject = " ".join(str(getattr(module, "subject", "")).split())
+        body_html = render_template(f"emails/{template}.html", subject=subject, **context)
+    return subject, body_text, body_html
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def _json(value: dict) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def new_message_id() -> str:
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    return f"<{uuid.uuid4().hex}@{host}>"
+
+
+# --- building ------------------------------------------------------------------
+
+def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
+    """The RFC 5322 message of an outbox row; raises ValueError when the row
+    cannot make a valid message (a hostile or broken address, say)."""
+    needs_utf8 = not row.recipient.isascii()
+    message = EmailMessage(policy=policy.SMTPUTF8 if needs_utf8 else policy.SMTP)
+    for value in (row.recipient, row.subject):
+        if any(char in value for char in "\r\n\x00"):
+            raise ValueError("line break in a header value")
+    message["From"] = sender
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at.replace(tzinfo=timezone.utc))
+    message["Message-ID"] = row.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in row.extra_headers.items():
+        message[name] = value
+    # 8bit keeps every link on one line in the .eml, never soft-wrapped.
+    message.set_content(row.body_text, cte="8bit")
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+    if "@" not in message["To"].addresses[0].addr_spec:
+        raise ValueError("no e-mail address to deliver to")
+    return message
+
+
+# --- transports ------------------------------------------------------------------
+
+class PermanentFailure(Exception):
+    """The message will never be delivered as it is."""
+
+
+class TemporaryFailure(Exception):
+    """Try again later."""
+
+
+class FileTransport:
+    """Writes each message to a directory as one .eml file (DESIGN §6)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def send(self, row: OutboxMessage, message: EmailMessage) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = row.created_at.strftime("%Y%m%dT%H%M%S")
+        target = self.directory / f"{stamp}-{row.id:07d}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, target)  # a reader never sees half a message
+        return str(target)
+
+    def close(self) -> None:
+        pass
+
+
+class SMTPTransport:
+    def __init__(self, settings: MailSettings, timeout: float = 20):
+        self.settings = settings
+        self.timeout = timeout
+        self._connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        s = self.settings
+        if s.scheme == "smtps":
+            connection = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            if s.scheme == "smtp+starttls":
+                connection.starttls(context=ssl.create_default_context())
+        if s.username:
+            connection.login(s.username, s.password)
+        self._connection = connection
+        return connection
+
+    def send(self, row: OutboxMessage, message: EmailMessage) -> str:
+        try:
+            connection = self._connect()
+            options = ["SMTPUTF8"] if not row.recipient.isascii() else []
+            refused = connection.send_message(message, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentFailure(f"recipient refused: {error.recipients}") from None
+            raise TemporaryFailure(f"recipient deferred: {error.recipients}") from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            if 500 <= error.smtp_code < 600:
+                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from None
+            raise TemporaryFailure(f"{error.smtp_code} {error.smtp_error!r}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise TemporaryFailure(f"{type(error).__name__}: {error}") from None
+        if refused:
+            raise PermanentFailure(f"recipient refused: {refused}")
+        return f"smtp://{self.settings.host}:{self.settings.port}"
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._connection = None
+
+
+def transport_from_config():
+    settings: MailSettings = current_app.config["MAIL"]
+    if settings.scheme == "file":
+        return FileTransport(settings.path)
+    return SMTPTransport(settings)
+
+
+# --- delivery ------------------------------------------------------------------------
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    places: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"outbox: {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+            + (f", {self.skipped} taken by another sender" if self.skipped else "")
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+
+
+def _due_condition(now: datetime):
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.due_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - STALE_CLAIM),
+    )
+
+
+def claim(message_id: int, now: datetime) -> str | None:
+    """Take one row for delivery; None when another sender was first."""
+    token = uuid.uuid4().hex
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _due_condition(now))
+        .values(
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def deliver_due(transport=None, batch: int = 200, now: datetime | None = None, on_sent=None) -> DeliveryReport:
+    """Deliver every message that is due now, then return."""
+    transport = transport or transport_from_config()
+    sender = current_app.config["MAIL_FROM"]
+    report = DeliveryReport()
+    started = now or utcnow()
+    seen: set[int] = set()
+    try:
+        while True:
+            ids = [
+                row_id
+                for row_id in db.session.scalars(
+                    select(OutboxMessage.id)
+                    .where(_due_condition(started))
+                    .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                    .limit(batch)
+                )
+                if row_id not in seen
+            ]
+            db.session.rollback()
+            if not ids:
+                break
+            for row_id in ids:
+                seen.add(row_id)
+                token = claim(row_id, utcnow())
+                if token is None:
+                    report.skipped += 1
+                    continue
+                _deliver_claimed(row_id, token, transport, sender, report, on_sent)
+    finally:
+        transport.close()
+    return report
+
+
+def _deliver_claimed(row_id, token, transport, sender, report, on_sent) -> None:
+    row = db.session.get(OutboxMessage, row_id)
+    if row is None or row.claim_token != token:
+        db.session.rollback()
+        report.skipped += 1
+        return
+    try:
+        message = build_message(row, sender)
+        place = transport.send(row, message)
+    except (ValueError, TypeError, IndexError, PermanentFailure, UnicodeError) as error:
+        row.status = OutboxStatus.FAILED
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        report.failed += 1
+        log.warning("mail #%s to %r failed for good: %s", row.id, row.recipient, row.last_error)
+    except TemporaryFailure as error:
+        row.status = OutboxStatus.QUEUED
+        row.last_error = str(error)[:2000]
+        row.due_at = utcnow() + backoff(row.attempts)
+        report.retried += 1
+        log.info("mail #%s deferred (attempt %s): %s", row.id, row.attempts, error)
+    else:
+        row.status = OutboxStatus.SENT
+        row.sent_at = utcnow()
+        row.last_error = ""
+        report.sent += 1
+        report.places.append(place)
+        _log_delivery(row, place)
+        if on_sent is not None:
+            on_sent(row, place)
+    row.claim_token = None
+    db.session.commit()
+
+
+def _log_delivery(row: OutboxMessage, place: str) -> None:
+    links = LINK.findall(row.body_text)
+    log.info(
+        "mail #%s delivered to %s (%s) → %s%s",
+        row.id, row.recipient, row.subject, place,
+        "".join(f"\n    link: {link}" for link in links),
+    )
+
+
+def deliver_forever(interval: float = 2.0, echo=print, stop: threading.Event | None = None) -> None:
+    """`flask outbox send --loop`: deliver, sleep, repeat — until stopped."""
+    stop = stop or threading.Event()
+    transport = None
+    while not stop.is_set():
+        try:
+            transport = transport_from_config()
+            report = deliver_due(transport=transport)
+            if report.sent or report.failed or report.retried:
+                echo(report.summary())
+        except Exception:  # keep the loop alive through a database hiccup
+            log.exception("outbox delivery round failed")
+            db.session.rollback()
+        stop.wait(interval)
+
+
+def outbox_counts(letter_id: int | None = None, kind: str | None = None) -> dict[str, int]:
+    """How many messages are queued, sent and failed (for organisers)."""
+    from sqlalchemy import func
+
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if letter_id is not None:
+        query = query.where(OutboxMessage.letter_id == letter_id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({status: count for status, count in db.session.execute(query)})
+    return counts

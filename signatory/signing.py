@@ -1,0 +1,409 @@
+"""The citizen's path: sign, confirm, change, withdraw, ask for the links again.
+
+Plain functions that change data and queue e-mail but never commit; the
+request commits once. They speak in domain exceptions, which the views turn
+into messages next to the form's fields.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass, fields
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import mail, tokens
+from .collation import name_sort_key
+from .extensions import db
+from .letters import adjust_counts, bump_revision
+from .models import Letter, Signature, utcnow
+from .states import (
+    BLOCKING_STATUSES,
+    LIVE_STATUSES,
+    Kind,
+    LetterState,
+    ParagraphStatus,
+    SignatureStatus,
+    Source,
+)
+from .typesetting import MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
+
+FIELD_LIMITS = {
+    "first_name": 100,
+    "last_name": 100,
+    "organisation": 200,
+    "function": 100,
+    "address": 500,
+    "email": 254,
+    "place": 100,
+}
+
+
+class SigningError(Exception):
+    """A refusal the signer can act on; `field` names the form field."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class LetterNotSignable(SigningError):
+    pass
+
+
+class LinkError(Exception):
+    """A link that does not (or no longer) lead anywhere; message for the page."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass
+class SignatureDetails:
+    """What a signer typed, field by field as on the paper form (DESIGN §2)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    kind: str = Kind.PERSON
+    organisation: str = ""
+    function: str = ""
+    address: str = ""
+    email: str = ""
+    place: str = ""
+    paragraph: str = ""
+    consent_name: bool = False
+    consent_paragraph: bool = False
+    consent_notify: bool = False
+    language: str = "nl"
+
+    @classmethod
+    def from_mapping(cls, data) -> SignatureDetails:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+# --- text hygiene -------------------------------------------------------------
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(_CONTROL_CHARS.search(text.replace("\r\n", "\n").replace("\n", "")))
+
+
+def clean_line(text: str | None) -> str:
+    """One line of text: control characters out, white space folded, NFC."""
+    text = _CONTROL_CHARS.sub(" ", text or "")
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def clean_multiline(text: str | None) -> str:
+    """A postal address keeps its line breaks; nothing else survives."""
+    lines = [clean_line(line) for line in (text or "").replace("\r\n", "\n").split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def normalise_email(address: str) -> tuple[str, str]:
+    """(address as typed, key). The key is email-validator's normalised form,
+    case-folded as a whole (DESIGN §3). No network call while a request waits."""
+    address = address.strip()
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        raise SigningError(_l("Dit is geen geldig e-mailadres."), "email") from None
+    return address, result.normalized.casefold()
+
+
+def organisation_key(kind: str, organisation: str) -> str:
+    return " ".join(organisation.split()).casefold() if kind == Kind.ORGANISATION else ""
+
+
+def hash_ip(ip: str | None) -> str | None:
+    """A keyed hash: enough to spot abuse from one address, useless to anyone
+    without the key. Expires with the unconfirmed window (privacy)."""
+    if not ip:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_paragraph(paragraph: str) -> str:
+    """The ten-line rule (DESIGN §4): decided by the document's typesetter."""
+    paragraph = normalise_paragraph(paragraph)
+    if not paragraph:
+        return ""
+    lines, fits = line_verdict(paragraph)
+    if not fits:
+        raise SigningError(
+            _l(
+                "Je paragraaf neemt %(lines)d lijnen in het document; het maximum is %(max)d. "
+                "Kort hem wat in.",
+                lines=lines,
+                max=MAX_PARAGRAPH_LINES,
+            ),
+            "paragraph",
+        )
+    return paragraph
+
+
+def clean_details(details: SignatureDetails) -> SignatureDetails:
+    """Apply the rules of the paper form to what was typed; raise
+    SigningError for the first field that breaks one."""
+    cleaned = SignatureDetails(
+        first_name=clean_line(details.first_name),
+        last_name=clean_line(details.last_name),
+        kind=details.kind if details.kind in (Kind.PERSON, Kind.ORGANISATION) else "",
+        organisation=clean_line(details.organisation),
+        function=clean_line(details.function),
+        address=clean_multiline(details.address),
+        email=clean_line(details.email),
+        place=clean_line(details.place),
+        paragraph=details.paragraph or "",
+        consent_name=bool(details.consent_name),
+        consent_paragraph=bool(details.consent_paragraph),
+        consent_notify=bool(details.consent_notify),
+        language=details.language if details.language in ("nl", "en") else "nl",
+    )
+    for name in ("first_name", "last_name"):
+        if not getattr(cleaned, name):
+            raise SigningError(_l("Vul dit veld in."), name)
+    if not cleaned.kind:
+        raise SigningError(_l("Kies of je in eigen naam of namens een organisatie tekent."), "kind")
+    if cleaned.kind == Kind.ORGANISATION and not cleaned.organisation:
+        raise SigningError(_l("Vul de naam van de organisatie in."), "organisation")
+    if cleaned.kind == Kind.PERSON:
+        cleaned.organisation = ""
+    for name, limit in FIELD_LIMITS.items():
+        if len(getattr(cleaned, name)) > limit:
+            raise SigningError(_l("Maximaal %(limit)d tekens.", limit=limit), name)
+    cleaned.paragraph = check_paragraph(cleaned.paragraph)
+    return cleaned
+
+
+# --- signing ------------------------------------------------------------------
+
+@dataclass
+class SignOutcome:
+    """What happened; the visitor is told the same in every case (DESIGN §3:
+    no response reveals whether an address has signed)."""
+
+    signature: Signature | None
+    duplicate: bool = False
+
+
+def sign(letter: Letter, details: SignatureDetails, *, ip: str | None = None) -> SignOutcome:
+    """Sign a letter online. The signature counts once its e-mail address is
+    confirmed; exactly one e-mail is queued: the confirmation."""
+    if not letter.is_signable:
+        raise LetterNotSignable(_l("Deze brief kan niet meer ondertekend worden."))
+    details = clean_details(details)
+    if not details.email:
+        raise SigningError(_l("Vul je e-mailadres in."), "email")
+    email, email_key = normalise_email(details.email)
+    signature = _new_signature(letter, details, email=email, email_key=email_key)
+    signature.ip_hash = hash_ip(ip)
+    try:
+        with db.session.begin_nested():
+            db.session.add(signature)
+    except IntegrityError:
+        return _answer_duplicate(letter, details, email_key)
+    queue_confirmation(signature)
+    return SignOutcome(signature)
+
+
+def _new_signature(letter: Letter, details: SignatureDetails, **extra) -> Signature:
+    paragraph_status = ParagraphStatus.PENDING if details.paragraph else ParagraphStatus.NONE
+    return Signature(
+        letter_id=letter.id,
+        letter_version=letter.version,
+        first_name=details.first_name,
+        last_name=details.last_name,
+        kind=details.kind,
+        organisation=details.organisation,
+        organisation_key=organisation_key(details.kind, details.organisation),
+        function=details.function,
+        address=details.address,
+        place=details.place,
+        paragraph=details.paragraph,
+        paragraph_status=paragraph_status,
+        consent_name=details.consent_name,
+        consent_paragraph=details.consent_paragraph,
+        consent_notify=details.consent_notify,
+        language=details.language,
+        source=Source.ONLINE,
+        status=SignatureStatus.UNCONFIRMED,
+        sort_key=sort_key_for(letter, details),
+        **extra,
+    )
+
+
+def sort_key_for(letter: Letter, details) -> bytes:
+    return name_sort_key(
+        kind=details.kind,
+        last_name=details.last_name,
+        first_name=details.first_name,
+        organisation=details.organisation,
+        locale=letter.locale,
+    )
+
+
+def _answer_duplicate(letter: Letter, details: SignatureDetails, email_key: str) -> SignOutcome:
+    """Someone signed before with this address (and organisation). Tell the
+    owner of the address, by e-mail only: the page says the same as always."""
+    existing = db.session.scalar(
+        select(Signature).where(
+            Signature.letter_id == letter.id,
+            Signature.email_key == email_key,
+            Signature.organisation_key == organisation_key(details.kind, details.organisation),
+            Signature.status.in_(BLOCKING_STATUSES),
+        )
+    )
+    if existing is not None and existing.status in LIVE_STATUSES:
+        queue_links_reminder(existing)
+    return SignOutcome(existing, duplicate=True)
+
+
+def queue_confirmation(signature: Signature) -> None:
+    mail.queue_email(
+        "confirm",
+        recipient=signature.email,
+        template="confirm",
+        language=signature.language,
+        letter=signature.letter,
+        signature=signature,
+        confirm_url=tokens.confirm_url(signature.id),
+        manage_url=tokens.manage_url(signature.id),
+    )
+
+
+def queue_links_reminder(signature: Signature) -> None:
+    """The links of an existing signature, for its owner's mailbox."""
+    confirmed = signature.status == SignatureStatus.CONFIRMED
+    mail.queue_email(
+        "links",
+        recipient=signature.email,
+        template="links",
+        language=signature.language,
+        letter=signature.letter,
+        signature=signature,
+        confirm_url=None if confirmed else tokens.confirm_url(signature.id),
+        manage_url=tokens.manage_url(signature.id),
+    )
+
+
+# --- confirming -------------------------------------------------------------------
+
+def signature_from_token(purpose: str, token: str, max_age: int | None = None) -> Signature:
+    try:
+        signature_id = tokens.read_token(purpose, token, max_age=max_age)
+    except tokens.ExpiredToken:
+        raise LinkError(
+            _l("Deze link is verlopen. Vraag hieronder een nieuwe aan.")
+        ) from None
+    except tokens.InvalidToken:
+        raise LinkError(_l("Deze link klopt niet. Kopieer hem volledig uit de e-mail.")) from None
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.status == SignatureStatus.ERASED:
+        raise LinkError(_l("Deze handtekening bestaat niet meer."))
+    return signature
+
+
+def confirm(token: str) -> Signature:
+    """Follow the confirmation link: the signature counts from now on. A
+    signature made before the deadline counts when confirmed later; after
+    publication the list is frozen."""
+    signature = signature_from_token(tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE)
+    if signature.status == SignatureStatus.CONFIRMED:
+        return signature
+    if signature.status != SignatureStatus.UNCONFIRMED:
+        raise LinkError(_l("Deze handtekening werd ingetrokken en kan niet meer bevestigd worden."))
+    if signature.letter.state == LetterState.PUBLISHED:
+        raise LinkError(_l("De brief is intussen gepubliceerd; er kan niet meer bevestigd worden."))
+    signature.status = SignatureStatus.CONFIRMED
+    signature.confirmed_at = utcnow()
+    db.session.flush()
+    adjust_counts(signature, +1)
+    return signature
+
+
+# --- managing ------------------------------------------------------------------------
+
+def manageable_signature(token: str) -> Signature:
+    """The signature behind a manage link, valid until publication."""
+    signature = signature_from_token(tokens.MANAGE, token)
+    if signature.letter.state == LetterState.PUBLISHED:
+        raise LinkError(
+            _l("De brief is gepubliceerd; handtekeningen kunnen niet meer gewijzigd worden. "
+               "Wil je gewist worden, neem dan contact op met de organisator.")
+        )
+    return signature
+
+
+EDITABLE_FIELDS = (
+    "first_name", "last_name", "function", "address", "place", "paragraph",
+    "consent_name", "consent_paragraph", "consent_notify",
+)
+
+
+def change(signature: Signature, details: SignatureDetails) -> list[str]:
+    """Change a signature through its manage link. The e-mail address, kind
+    and organisation make the signature what it is: to change those, withdraw
+    and sign again. A changed paragraph goes back to moderation."""
+    if signature.status not in LIVE_STATUSES:
+        raise SigningError(_l("Deze handtekening werd ingetrokken; je kan opnieuw tekenen."))
+    details.kind = signature.kind
+    details.organisation = signature.organisation
+    details = clean_details(details)
+    changed = [name for name in EDITABLE_FIELDS if getattr(details, name) != getattr(signature, name)]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(signature, name, getattr(details, name))
+    if "paragraph" in changed:
+        signature.paragraph_changed_at = utcnow()
+        signature.paragraph_status = ParagraphStatus.PENDING if signature.paragraph else ParagraphStatus.NONE
+        signature.paragraph_reason = ""
+    if {"first_name", "last_name"} & set(changed):
+        signature.sort_key = sort_key_for(signature.letter, signature)
+    if signature.is_counted:
+        bump_revision(signature.letter_id)
+    return changed
+
+
+def withdraw(signature: Signature) -> None:
+    """Withdraw a signature (a POST, never a GET: mail scanners follow links)."""
+    if signature.status not in LIVE_STATUSES:
+        return
+    was_counted = signature.is_counted
+    signature.status = SignatureStatus.WITHDRAWN
+    signature.withdrawn_at = utcnow()
+    db.session.flush()
+    if was_counted:
+        adjust_counts(signature, -1)
+
+
+def resend_links(letter: Letter, address: str) -> int:
+    """"Send me my link again": e-mail the links of every live signature of
+    this address on this letter. The page answers the same whatever happens."""
+    try:
+        _typed, email_key = normalise_email(address)
+    except SigningError:
+        return 0
+    signatures = db.session.scalars(
+        select(Signature).where(
+            Signature.letter_id == letter.id,
+            Signature.email_key == email_key,
+            Signature.status.in_(LIVE_STATUSES),
+        )
+    ).all()
+    for signature in signatures:
+        queue_links_reminder(signature)
+    return len(signatures)

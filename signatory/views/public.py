@@ -1,0 +1,293 @@
+"""Public pages: the letters, signing, confirming, managing a signature."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+
+from .. import signing
+from ..extensions import csrf, db, limiter
+from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
+from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
+from ..letters import public_letter_or_404, public_letters
+from ..markup import to_html, to_plain_text
+from ..models import Letter, Signature
+from ..states import SignatureStatus
+from ..typesetting import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
+from .caching import cacheable
+
+bp = Blueprint("public", __name__)
+
+SIGNATORIES_PER_PAGE = 50
+
+
+def sign_rate_limit() -> str:
+    return current_app.config["SIGN_RATE_LIMIT"] or "1000000 per second"
+
+
+def rate_limit_off() -> bool:
+    return current_app.config["SIGN_RATE_LIMIT"] is None
+
+
+def _refuse_rate_limited(_limit):
+    """A rate limit answers 429 with the form filled in (DESIGN §3)."""
+    letter = public_letter_or_404(request.view_args["slug"])
+    form = SignForm(formdata=request.form, meta={"csrf": False})
+    form.form_errors.append(_("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; je gegevens staan er nog."))
+    return render_letter(letter, form, status=429)
+
+
+@bp.get("/")
+def index():
+    return cacheable(make_response(render_template("public/index.html", letters=public_letters())))
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str):
+    letter = public_letter_or_404(slug)
+    return render_letter(letter, SignForm())
+
+
+def render_letter(letter: Letter, form: SignForm, status: int = 200):
+    response = make_response(
+        render_template(
+            "public/letter.html",
+            letter=letter,
+            form=form,
+            body_html=to_html(letter.body),
+            description=to_plain_text(letter.intro or letter.body, limit=200),
+            first_signatories=first_signatories(letter),
+            max_lines=MAX_PARAGRAPH_LINES,
+            max_chars=MAX_PARAGRAPH_CHARS,
+        ),
+        status,
+    )
+    # The form carries a per-visitor token: this page is never shared by a cache.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.post("/letters/<slug>/sign")
+@csrf.exempt  # the form checks its own token, so a refusal keeps what was typed
+@limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
+def sign(slug: str):
+    letter = public_letter_or_404(slug)
+    form = SignForm()
+    if not letter.is_signable:
+        form.form_errors.append(_("Deze brief kan niet meer ondertekend worden."))
+        return render_letter(letter, form, status=409)
+    if not form.validate():
+        if form.csrf_token.errors:
+            form.form_errors.append(
+                _("Je formulier was verlopen of onvolledig. Je gegevens staan er nog: verstuur het opnieuw.")
+            )
+            form.csrf_token.errors = []
+            return render_letter(letter, form, status=400)
+        return render_letter(letter, form, status=422)
+    if form.is_bot:
+        return redirect(url_for("public.thanks", slug=slug), 303)
+    try:
+        signing.sign(letter, form.details(current_language()), ip=request.remote_addr)
+    except signing.LetterNotSignable as error:
+        form.form_errors.append(str(error.message))
+        return render_letter(letter, form, status=409)
+    except signing.SigningError as error:
+        db.session.rollback()
+        form.add_domain_error(error)
+        return render_letter(letter, form, status=422)
+    db.session.commit()
+    return redirect(url_for("public.thanks", slug=slug), 303)
+
+
+@bp.get("/letters/<slug>/thanks")
+def thanks(slug: str):
+    letter = public_letter_or_404(slug)
+    return render_template("public/thanks.html", letter=letter)
+
+
+@bp.post("/api/paragraph-lines")
+@csrf.exempt  # changes nothing: the typesetter's verdict on a text
+@limiter.limit("240 per minute", exempt_when=rate_limit_off)
+def paragraph_lines():
+    payload = request.get_json(silent=True)
+    text = payload.get("text") if isinstance(payload, dict) else None
+    if not isinstance(text, str):
+        text = request.form.get("text", "")
+    lines, fits = line_verdict(text[: MAX_PARAGRAPH_CHARS * 2])
+    response = make_response({"lines": lines, "max": MAX_PARAGRAPH_LINES, "fits": fits})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        signature = signing.confirm(token)
+    except signing.LinkError as error:
+        db.session.rollback()
+        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+    db.session.commit()
+    response = make_response(render_template("public/confirmed.html", signature=signature, letter=signature.letter))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the forms check their own tokens, keeping what was typed
+def manage(token: str):
+    try:
+        signature = signing.manageable_signature(token)
+    except signing.LinkError as error:
+        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+    form = ManageForm(obj=signature if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                changed = signing.change(signature, form.details(signature.language))
+            except signing.SigningError as error:
+                db.session.rollback()
+                form.add_domain_error(error)
+                status = 422
+            else:
+                db.session.commit()
+                flash(_("Je wijzigingen zijn bewaard.") if changed else _("Er was niets gewijzigd."))
+                return redirect(url_for("public.manage", token=token), 303)
+        else:
+            status = 400 if form.csrf_token.errors else 422
+            if form.csrf_token.errors:
+                form.form_errors.append(_("Je formulier was verlopen. Je gegevens staan er nog: verstuur het opnieuw."))
+    response = make_response(
+        render_template(
+            "public/manage.html", signature=signature, letter=signature.letter, form=form,
+            withdraw_form=WithdrawForm(), token=token, max_lines=MAX_PARAGRAPH_LINES,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/manage/<token>/withdraw")
+def withdraw(token: str):
+    try:
+        signature = signing.manageable_signature(token)
+    except signing.LinkError as error:
+        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+    signing.withdraw(signature)
+    db.session.commit()
+    return render_template("public/withdrawn.html", letter=signature.letter)
+
+
+@bp.route("/letters/<slug>/resend", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], exempt_when=rate_limit_off)
+def resend(slug: str):
+    letter = public_letter_or_404(slug)
+    form = ResendForm()
+    sent = False
+    if form.validate_on_submit():
+        signing.resend_links(letter, form.email.data)
+        db.session.commit()
+        sent = True
+    status = 422 if form.errors else 200
+    return render_template("public/resend.html", letter=letter, form=form, sent=sent), status
+
+
+@bp.get("/letters/<slug>/signatories")
+def signatories(slug: str):
+    letter = public_letter_or_404(slug)
+    cursor = _decode_cursor(request.args.get("after"))
+    rows = named_signatories(letter, cursor, SIGNATORIES_PER_PAGE + 1)
+    next_cursor = _encode_cursor(rows[SIGNATORIES_PER_PAGE - 1]) if len(rows) > SIGNATORIES_PER_PAGE else None
+    response = make_response(
+        render_template(
+            "public/signatories.html",
+            letter=letter,
+            signatories=rows[:SIGNATORIES_PER_PAGE],
+            first_signatories=first_signatories(letter) if cursor is None else [],
+            next_cursor=next_cursor,
+            is_first_page=cursor is None,
+        )
+    )
+    return cacheable(response)
+
+
+@bp.get("/letters/<slug>/privacy")
+def privacy(slug: str):
+    letter = public_letter_or_404(slug)
+    return cacheable(make_response(render_template("public/privacy.html", letter=letter)))
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    if code not in LANGUAGES:
+        abort(404)
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = redirect(target, 303)
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+# --- queries for the public lists -------------------------------------------------
+
+def _public_names():
+    return and_(Signature.status == SignatureStatus.CONFIRMED, Signature.consent_name.is_(True))
+
+
+def first_signatories(letter: Letter) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(Signature.letter_id == letter.id, _public_names(), Signature.first_signatory.is_(True))
+            .order_by(Signature.sort_key, Signature.id)
+            .limit(200)
+        )
+    )
+
+
+def named_signatories(letter: Letter, cursor: tuple[bytes, int] | None, limit: int) -> list[Signature]:
+    """Keyset pagination over (sort_key, id): the same cost on page 1 and
+    page 20,000."""
+    query = select(Signature).where(
+        Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED,
+        Signature.consent_name.is_(True),
+    )
+    if cursor is not None:
+        key, last_id = cursor
+        query = query.where(or_(Signature.sort_key > key, and_(Signature.sort_key == key, Signature.id > last_id)))
+    return list(db.session.scalars(query.order_by(Signature.sort_key, Signature.id).limit(limit)))
+
+
+def _encode_cursor(signature: Signature) -> str:
+    raw = signature.sort_key.hex() + "." + str(signature.id)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(value: str | None) -> tuple[bytes, int] | None:
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        key_hex, _sep, id_text = raw.partition(".")
+        signature_id = int(id_text)
+        if not 0 < signature_id < 2**62:
+            raise ValueError
+        return bytes.fromhex(key_hex), signature_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(400)
+
