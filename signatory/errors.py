@@ -23,6 +23,9 @@ def _wants_json() -> bool:
 
 def render_http_error(error: HTTPException):
     db.session.rollback()
+    if error.response is not None:
+        # A view already made the answer (the rate-limited signing form).
+        return error.response
     messages = {
         400: _("Je aanvraag kon niet verwerkt worden."),
         403: _("Je hebt geen toegang tot deze pagina."),

@@ -5,7 +5,7 @@ a cookie that decides after that.
 """
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from .extensions import babel
@@ -16,6 +16,8 @@ LANGUAGE_COOKIE = "lang"
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT_LANGUAGE  # commands and e-mails choose with force_locale
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -1,0 +1,310 @@
+"""Fixtures: an app on a database built by the migrations, on SQLite always
+and on PostgreSQL when it is reachable (required under CI=true).
+
+* `app` — parametrised over both databases; a fresh, migrated database per test
+  (SQLite: a copy of a file migrated once; PostgreSQL: one database migrated
+  once per session, emptied after each test).
+* `sqlite_app` — SQLite only, for tests where the database does not matter.
+* `client`, `runner`, and helpers to make letters, signatures and users.
+"""
+from __future__ import annotations
+
+import email
+import os
+import re
+import shutil
+import uuid
+from datetime import date, timedelta
+from email import policy
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+LETTER_SOURCE = """---
+title: "Integratie: hoezo mislukt?"
+subtitle: "Een open brief"
+organiser: "Testorganisatie vzw"
+place_date: "Gent, 1 mei 2011"
+contact: "info@example.org"
+intro: "Teken mee!"
+goal: 100
+---
+
+Wij zijn benieuwd naar de **antwoorden**.
+"""
+
+
+# --- databases --------------------------------------------------------------------
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg
+
+        url = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except Exception as error:  # any failure means: no server for us
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of our own on the PostgreSQL server, migrated once."""
+    reason = _postgres_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"signatory_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    _migrate(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from signatory import create_app
+
+    instance = Path(os.environ.get("PYTEST_TMP", "/tmp")) / f"signatory-migrate-{uuid.uuid4().hex[:8]}"
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        app = create_app({"TESTING": True}, instance_path=str(instance))
+        with app.app_context():
+            upgrade()
+            from signatory.extensions import db
+
+            db.engine.dispose()
+    finally:
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _empty_postgres(app) -> None:
+    from signatory.extensions import db
+
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        db.engine.dispose()
+
+
+def build_app(monkeypatch, tmp_path: Path, database_url: str, **config):
+    from signatory import create_app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-that-is-long-enough-for-links")
+    monkeypatch.setenv("MAIL_URL", f"file://{tmp_path / 'outbox'}")
+    monkeypatch.setenv("BASE_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("SIGN_RATE_LIMIT", config.pop("SIGN_RATE_LIMIT", "off"))
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    test_config = {"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://", **config}
+    return create_app(test_config, instance_path=str(tmp_path / "instance"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def app(database_url, monkeypatch, tmp_path):
+    app = build_app(monkeypatch, tmp_path, database_url)
+    yield app
+    _teardown(app, database_url)
+
+
+@pytest.fixture
+def sqlite_app(sqlite_template, monkeypatch, tmp_path):
+    target = tmp_path / "test.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}")
+    yield app
+    _teardown(app, "sqlite")
+
+
+def _teardown(app, database_url: str) -> None:
+    from signatory.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+    if database_url.startswith("postgresql"):
+        _empty_postgres(app)
+    else:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for calling domain functions directly."""
+    with app.app_context():
+        yield app
+
+
+# --- helpers ------------------------------------------------------------------------
+
+def make_letter(slug: str = "brief", *, state: str = "open", deadline: date | None = None, source: str = LETTER_SOURCE, **fields):
+    """Create a letter (call inside an app context); committed."""
+    from signatory.extensions import db
+    from signatory.letters import create_letter, open_letter, parse_letter_source
+
+    parsed = parse_letter_source(source)
+    parsed.deadline = deadline if deadline is not None else date.today() + timedelta(days=30)
+    letter = create_letter(slug, parsed)
+    for name, value in fields.items():
+        setattr(letter, name, value)
+    if state in ("open", "closed", "published"):
+        open_letter(letter)
+        letter.state = state
+    db.session.commit()
+    return letter
+
+
+SIGN_DEFAULTS = {
+    "first_name": "Ayşe",
+    "last_name": "Yılmaz",
+    "kind": "person",
+    "organisation": "",
+    "function": "",
+    "address": "",
+    "email": "ayse@example.org",
+    "place": "Gent",
+    "paragraph": "",
+    "consent_name": True,
+    "consent_paragraph": True,
+    "consent_notify": True,
+    "language": "nl",
+}
+
+
+def make_signature(letter, *, confirmed: bool = True, **fields):
+    """Sign through the domain (and confirm); committed. Returns the signature."""
+    from signatory import signing, tokens
+    from signatory.extensions import db
+
+    details = signing.SignatureDetails(**{**SIGN_DEFAULTS, **fields})
+    outcome = signing.sign(letter, details, ip="127.0.0.1")
+    db.session.commit()
+    signature = outcome.signature
+    if confirmed and signature is not None and not outcome.duplicate:
+        signing.confirm(tokens.make_token(tokens.CONFIRM, signature.id))
+        db.session.commit()
+    return signature
+
+
+def make_user(email: str = "organiser@example.org", password: str = "correct horse battery", *, admin: bool = False):
+    from signatory.auth import create_user
+    from signatory.extensions import db
+
+    user = create_user(email, password, is_admin=admin)
+    db.session.commit()
+    return user
+
+
+def login(client, email: str = "organiser@example.org", password: str = "correct horse battery"):
+    """Log in through the real form (fetching its CSRF token first)."""
+    page = client.get("/organise/login")
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post("/organise/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+def sign_form(**fields) -> dict:
+    """Form data as a browser sends it: checkboxes only when ticked."""
+    data = {**SIGN_DEFAULTS, **fields}
+    data.pop("language", None)
+    for name in ("consent_name", "consent_paragraph", "consent_notify"):
+        if data.get(name) is True:
+            data[name] = "y"
+        elif not data.get(name):
+            data.pop(name, None)
+    return data
+
+
+def deliver(app):
+    """Run `flask outbox send` once, in-process."""
+    from signatory import mail
+
+    with app.app_context():
+        return mail.deliver_due()
+
+
+def outbox_messages(app) -> list[email.message.EmailMessage]:
+    """The delivered .eml files, oldest first."""
+    folder = Path(app.config["MAIL"].path)
+    if not folder.exists():
+        return []
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def plain_text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def links(message, kind: str) -> list[str]:
+    """Absolute links of a kind (`confirm`, `manage`) in the plain-text part,
+    each required to stand on a line of its own."""
+    found = []
+    for line in plain_text(message).splitlines():
+        if f"/{kind}/" in line:
+            assert line.strip().startswith("http") and " " not in line.strip(), f"link not alone on its line: {line!r}"
+            found.append(line.strip())
+    return found
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
