@@ -15,7 +15,9 @@ outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
 
 def register_commands(app: Flask) -> None:
     from . import demo
+    from .i18n_tools import translations_cli
 
+    app.cli.add_command(translations_cli)
     app.cli.add_command(letters_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo.demo_command)

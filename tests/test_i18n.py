@@ -1,0 +1,84 @@
+"""Languages: Dutch by default, English second; catalogues complete and
+their compiled forms up to date."""
+from __future__ import annotations
+
+import gettext
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from conftest import make_letter
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "signatory" / "translations"
+
+
+def _catalogue(language: str):
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_compiled_catalogue_matches_its_source(language):
+    """Fails when someone edited a .po without `flask translations compile`."""
+    mo_path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo"
+    assert mo_path.exists(), f"{mo_path} missing: run flask translations compile"
+    with open(mo_path, "rb") as handle:
+        compiled = gettext.GNUTranslations(handle)._catalog
+    expected = {}
+    for message in _catalogue(language):
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, tuple):
+            for index, form in enumerate(message.string):
+                expected[(message.id[0], index)] = form
+        else:
+            expected[message.id] = message.string
+    compiled = {key: value for key, value in compiled.items() if key != ""}
+    assert compiled == expected
+
+
+def test_every_string_is_extracted_and_translated_to_english(tmp_path):
+    """Fails when a new string was not extracted into the catalogues, or has
+    no English translation yet."""
+    template = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
+         str(TRANSLATIONS / "babel.cfg"), "-k", "_l", "--no-location", "-o", str(template), "."],
+        check=True, cwd=ROOT, capture_output=True,
+    )
+    with open(template, "rb") as handle:
+        extracted = {message.id for message in read_po(handle) if message.id}
+    english = {message.id: message.string for message in _catalogue("en") if message.id}
+    missing = sorted(str(i) for i in extracted - set(english))
+    assert not missing, f"not in the English catalogue (flask translations update): {missing[:10]}"
+    untranslated = sorted(
+        str(i) for i in extracted
+        if not english[i] or (isinstance(english[i], tuple) and not all(english[i]))
+    )
+    assert not untranslated, f"no English translation yet: {untranslated[:10]}"
+
+
+def test_dutch_by_default_english_by_accept_language_and_by_choice(sqlite_app):
+    client = sqlite_app.test_client()
+    with sqlite_app.app_context():
+        make_letter()
+    dutch = client.get("/letters/brief").get_data(as_text=True)
+    assert '<html lang="nl">' in dutch and "Onderteken" in dutch
+    english = client.get("/letters/brief", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in english and "Sign this letter" in english
+    # the language link remembers the choice, over Accept-Language
+    response = client.get("/language/nl?next=/letters/brief", headers={"Accept-Language": "en"})
+    assert response.status_code == 303 and response.headers["Location"] == "/letters/brief"
+    chosen = client.get("/letters/brief", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="nl">' in chosen
+
+
+def test_language_link_never_redirects_elsewhere(sqlite_app):
+    client = sqlite_app.test_client()
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = client.get("/language/en", query_string={"next": target})
+        assert response.headers["Location"] == "/"
