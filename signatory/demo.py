@@ -3,6 +3,7 @@ the service on its embedded defaults for a newcomer's first five minutes."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -172,6 +173,8 @@ def serve_command(port: int):
     top_up_signatures(letter, 25)
     db.session.commit()
     app = current_app._get_current_object()
+    if "BASE_URL" not in os.environ:
+        app.config["BASE_URL"] = f"http://127.0.0.1:{port}"  # links that work on this port
     mail_settings = app.config["MAIL"]
     logging.getLogger("signatory.mail").setLevel(logging.INFO)
     _start_delivery_thread(app)
@@ -181,7 +184,10 @@ def serve_command(port: int):
         "  E-mails are delivered to %s (each as a .eml file; links are logged below).\n"
         "  Stop with Ctrl+C.\n" % (port, DEMO_SLUG, where)
     )
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    from werkzeug.serving import run_simple
+
+    # Not app.run(): Flask ignores that inside a `flask` command.
+    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
 
 
 def _start_delivery_thread(app) -> threading.Thread:
