@@ -74,7 +74,7 @@ def queue_email(
         subject=subject,
         body_text=body_text,
         body_html=body_html,
-        headers=_json(headers or {}),
+        headers=_json({"Content-Language": language, **(headers or {})}),
         message_id=new_message_id(),
         due_at=due_at or utcnow(),
     )
@@ -101,7 +101,8 @@ def render_email(template: str, language: str, **context) -> tuple[str, str, str
 
 
 def _tidy_text(text: str) -> str:
-    lines = [line.rstrip() for line in text.strip().splitlines()]
+    # "-- " keeps its space: mail clients recognise the signature by it.
+    lines = [line if line == "-- " else line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
