@@ -158,6 +158,8 @@ class Signature(db.Model):
         # The public list: keyset pagination over (sort_key, id).
         Index("ix_signatures_public", "letter_id", "status", "consent_name", "sort_key", "id"),
         Index("ix_signatures_moderation", "letter_id", "paragraph_status", "id"),
+        # First signatories are few: found by this index, filtered afterwards.
+        Index("ix_signatures_first", "letter_id", "first_signatory", "sort_key", "id"),
         Index("ix_signatures_status", "letter_id", "status", "created_at"),
     )
 

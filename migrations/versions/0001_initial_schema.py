@@ -176,6 +176,7 @@ def upgrade():
     )
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.create_index('ix_signatures_moderation', ['letter_id', 'paragraph_status', 'id'], unique=False)
+        batch_op.create_index('ix_signatures_first', ['letter_id', 'first_signatory', 'sort_key', 'id'], unique=False)
         batch_op.create_index('ix_signatures_public', ['letter_id', 'status', 'consent_name', 'sort_key', 'id'], unique=False)
         batch_op.create_index('ix_signatures_status', ['letter_id', 'status', 'created_at'], unique=False)
         batch_op.create_index('uq_signatures_live', ['letter_id', 'email_key', 'organisation_key'], unique=True, sqlite_where=sa.text("status IN ('unconfirmed', 'confirmed', 'rejected')"), postgresql_where=sa.text("status IN ('unconfirmed', 'confirmed', 'rejected')"))
@@ -222,6 +223,7 @@ def downgrade():
         batch_op.drop_index('uq_signatures_live', sqlite_where=sa.text("status IN ('unconfirmed', 'confirmed', 'rejected')"), postgresql_where=sa.text("status IN ('unconfirmed', 'confirmed', 'rejected')"))
         batch_op.drop_index('ix_signatures_status')
         batch_op.drop_index('ix_signatures_public')
+        batch_op.drop_index('ix_signatures_first')
         batch_op.drop_index('ix_signatures_moderation')
 
     op.drop_table('signatures')
