@@ -22,6 +22,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(demo.serve_command)
+    from .organise_cli import privacy_cli, users_cli  # issue 4
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(privacy_cli)
 
 
 def _letter_or_fail(slug: str):
@@ -138,8 +142,16 @@ def send_outbox_command(loop: bool, interval: float):
     """Deliver every queued e-mail that is due, then exit 0."""
     from . import mail
 
+    from .publication import queue_due_reminders
+
+    def remind():
+        queued = queue_due_reminders()
+        db.session.commit()
+        return queued
+
     if loop:
-        mail.deliver_forever(interval=interval, echo=click.echo)
+        mail.deliver_forever(interval=interval, echo=click.echo, before_round=remind)
         return
+    reminders = remind()
     report = mail.deliver_due()
-    click.echo(report.summary())
+    click.echo(report.summary() + (f" ({reminders} reminders queued)" if reminders else ""))

@@ -13,3 +13,15 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    # The organiser's workspace (issue 4)
+    from . import admin, auth, moderate, organise
+
+    auth.init_login(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(organise.bp)
+    app.register_blueprint(moderate.bp)
+    app.register_blueprint(admin.bp)
+    # Publishing, notifying, answers (issue 6)
+    from . import publication
+
+    app.register_blueprint(publication.bp)

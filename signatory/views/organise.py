@@ -1,0 +1,284 @@
+"""The organiser's workspace: letters (create, edit, open, close, deadline),
+the letter dashboard, the overview, paper forms, the blank form and the
+exports. Moderation and signatures live in `moderate.py`, accounts and the
+audit log in `admin.py`. Login is required by the guard in `auth.py`."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import audit, exports, letters, moderation, overview, paper
+from ..auth import manageable_letters, organiser_letter_or_404
+from ..extensions import db
+from ..letters import LetterError, LetterSource
+from ..markup import to_html
+from ..models import LetterGrant, User
+from ..signing import SigningError
+from ..states import LetterState
+from .organise_forms import ActionForm, DeadlineForm, LetterForm, PaperForm
+
+bp = Blueprint("organise", __name__, url_prefix="/organise")
+
+LANGUAGE_CHOICES = {"nl-BE": ("nl", "nl-BE"), "nl-NL": ("nl", "nl-NL"), "en": ("en", "nl-BE")}
+
+
+@bp.app_context_processor
+def organise_context():
+    return {"LetterState": LetterState}
+
+
+@bp.get("/")
+def index():
+    return render_template("organise/index.html", letters=manageable_letters(current_user))
+
+
+# --- letters ---------------------------------------------------------------------------
+
+def _source_from_form(form: LetterForm) -> LetterSource:
+    language, locale = LANGUAGE_CHOICES.get(form.language.data, ("nl", "nl-BE"))
+    return LetterSource(
+        title=form.title.data,
+        body=(form.body.data or "").replace("\r\n", "\n").strip() + "\n",
+        subtitle=form.subtitle.data or "",
+        organiser=form.organiser.data or "",
+        place_date=form.place_date.data or "",
+        contact=form.contact.data or "",
+        intro=form.intro.data or "",
+        deadline=form.deadline.data,
+        timezone=letters.validate_timezone(form.timezone.data),
+        goal=form.goal.data,
+        language=language,
+        locale=locale,
+    )
+
+
+@bp.route("/letters/new", methods=["GET", "POST"])
+def new_letter():
+    form = LetterForm()
+    preview = None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = to_html(form.body.data or "")
+    elif form.validate_on_submit():
+        try:
+            letter = letters.create_letter(form.slug.data, _source_from_form(form))
+        except LetterError as error:
+            form.slug.errors.append(str(error))
+        else:
+            if not current_user.is_admin:
+                db.session.add(LetterGrant(user_id=current_user.id, letter_id=letter.id))
+            audit.record("letter.create", user=current_user, letter=letter)
+            db.session.commit()
+            flash(_("De brief is aangemaakt als ontwerp. Open hem wanneer hij klaar is."))
+            return redirect(url_for("organise.letter", slug=letter.slug), 303)
+    status = 422 if form.errors else 200
+    return render_template("organise/letter_form.html", form=form, letter=None, preview=preview), status
+
+
+@bp.route("/letters/<slug>/edit", methods=["GET", "POST"])
+def edit_letter(slug: str):
+    letter = organiser_letter_or_404(slug)
+    if request.method == "GET":
+        form = LetterForm(obj=letter)
+        form.language.data = "en" if letter.language == "en" else letter.locale
+    else:
+        form = LetterForm()
+    form.slug.data = letter.slug  # fixed once created
+    preview = None
+    if letter.state == LetterState.PUBLISHED and request.method == "POST":
+        flash(_("Een gepubliceerde brief kan niet meer gewijzigd worden."))
+        return redirect(url_for("organise.letter", slug=slug), 303)
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = to_html(form.body.data or "")
+    elif form.validate_on_submit():
+        try:
+            new_version = letters.update_letter(letter, _source_from_form(form), note=form.note.data or "")
+        except LetterError as error:
+            form.form_errors.append(str(error))
+        else:
+            audit.record("letter.edit", user=current_user, letter=letter, new_version=new_version, version=letter.version)
+            db.session.commit()
+            flash(
+                _("Opgeslagen als versie %(n)d: de publieke pagina toont dat de tekst gewijzigd is.", n=letter.version)
+                if new_version else _("Opgeslagen.")
+            )
+            return redirect(url_for("organise.letter", slug=slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("organise/letter_form.html", form=form, letter=letter, preview=preview), status
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str):
+    letter = organiser_letter_or_404(slug)
+    deadline_form = DeadlineForm(deadline=letter.deadline)
+    grants = []
+    organisers = []
+    if current_user.is_admin:
+        grants = list(db.session.scalars(
+            db.select(User).join(LetterGrant, LetterGrant.user_id == User.id).where(LetterGrant.letter_id == letter.id).order_by(User.email)
+        ))
+        organisers = [u for u in db.session.scalars(db.select(User).where(User.is_admin.is_(False)).order_by(User.email)) if u not in grants]
+    return render_template(
+        "organise/letter.html",
+        letter=letter,
+        action_form=ActionForm(),
+        deadline_form=deadline_form,
+        queue_counts=moderation.queue_counts(letter),
+        unverified=moderation.unverified_organisation_count(letter),
+        summary=overview.overview(letter),
+        grants=grants,
+        organisers=organisers,
+    )
+
+
+def _letter_action(slug: str, action, message: str, audit_action: str):
+    letter = organiser_letter_or_404(slug)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(letter)
+    except LetterError as error:
+        db.session.rollback()
+        flash(str(error))
+    else:
+        audit.record(audit_action, user=current_user, letter=letter)
+        db.session.commit()
+        flash(message)
+    return redirect(url_for("organise.letter", slug=slug), 303)
+
+
+@bp.post("/letters/<slug>/open")
+def open_letter(slug: str):
+    return _letter_action(slug, letters.open_letter, _("De brief is open: er kan getekend worden."), "letter.open")
+
+
+@bp.post("/letters/<slug>/close")
+def close_letter(slug: str):
+    return _letter_action(slug, letters.close_letter, _("De brief is afgesloten: er kan niet meer getekend worden."), "letter.close")
+
+
+@bp.post("/letters/<slug>/deadline")
+def set_deadline(slug: str):
+    letter = organiser_letter_or_404(slug)
+    form = DeadlineForm()
+    if not form.validate_on_submit():
+        flash(_("Kies een geldige datum."))
+        return redirect(url_for("organise.letter", slug=slug), 303)
+    if letter.state == LetterState.PUBLISHED:
+        flash(_("Een gepubliceerde brief kan niet meer ondertekend worden."))
+        return redirect(url_for("organise.letter", slug=slug), 303)
+    old = letter.deadline
+    letters.set_deadline(letter, form.deadline.data)
+    audit.record("letter.deadline", user=current_user, letter=letter, old=old, new=form.deadline.data)
+    db.session.commit()
+    flash(_("De deadline is nu %(date)s.", date=form.deadline.data.isoformat()))
+    return redirect(url_for("organise.letter", slug=slug), 303)
+
+
+# --- overview ------------------------------------------------------------------------
+
+@bp.get("/letters/<slug>/overview")
+def letter_overview(slug: str):
+    letter = organiser_letter_or_404(slug)
+    summary = overview.overview(letter)
+    chart = overview.chart_svg(
+        summary.per_day,
+        title=_("Bevestigde handtekeningen per dag"),
+        label_for=lambda day, count: _("%(date)s: %(count)d", date=day.isoformat(), count=count),
+    )
+    return render_template(
+        "organise/overview.html", letter=letter, summary=summary, chart=chart,
+        unverified=moderation.unverified_organisation_count(letter),
+    )
+
+
+# --- paper forms ------------------------------------------------------------------------
+
+@bp.route("/letters/<slug>/paper", methods=["GET", "POST"])
+def paper_form(slug: str):
+    letter = organiser_letter_or_404(slug)
+    form = PaperForm()
+    if request.method == "GET":
+        form.received_on.data = date.today()
+        form.consent_name.data = False
+    status = 200
+    if form.validate_on_submit():
+        try:
+            signature = paper.enter_form(
+                letter,
+                form.details(letter.language),
+                source=form.source.data,
+                received_on=form.received_on.data,
+                organiser=current_user,
+                override_reason=form.override_reason.data or "",
+            )
+        except SigningError as error:
+            db.session.rollback()
+            form.add_domain_error(error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Ingevoerd: %(name)s. Het formulier telt mee.", name=signature.display_name))
+            return redirect(url_for("organise.paper_form", slug=slug), 303)
+    elif request.method == "POST":
+        status = 400 if form.csrf_token.errors else 422
+        if form.csrf_token.errors:
+            form.form_errors.append(_("Het formulier was verlopen. Je gegevens staan er nog: verstuur opnieuw."))
+    return render_template("organise/paper.html", letter=letter, form=form), status
+
+
+@bp.get("/letters/<slug>/form.pdf")
+def blank_form(slug: str):
+    letter = organiser_letter_or_404(slug)
+    response = make_response(paper.blank_form_pdf(letter))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{letter.slug}-formulier.pdf"'
+    return response
+
+
+# --- exports --------------------------------------------------------------------------
+
+def _download(body, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/letters/<slug>/signatures.csv")
+def signatures_csv(slug: str):
+    letter = organiser_letter_or_404(slug)
+    letter_id = letter.id
+    audit.record("export.csv", user=current_user, letter=letter)
+    db.session.commit()
+    chunks = stream_with_context(exports.csv_chunks(exports.signatures_for_export(letter_id)))
+    return _download(chunks, "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
+
+
+@bp.get("/letters/<slug>/signatures.xlsx")
+def signatures_xlsx(slug: str):
+    letter = organiser_letter_or_404(slug)
+    body = exports.xlsx_bytes(exports.signatures_for_export(letter))
+    audit.record("export.xlsx", user=current_user, letter=letter)
+    db.session.commit()
+    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{slug}-handtekeningen.xlsx")
+
+
+@bp.get("/letters/<slug>/notify-by-post.csv")
+def postal_notify_csv(slug: str):
+    letter = organiser_letter_or_404(slug)
+    body = exports.csv_bytes(exports.postal_notify_signatures(letter), exports.POSTAL_COLUMNS)
+    audit.record("export.postal_notify", user=current_user, letter=letter)
+    db.session.commit()
+    return _download(body, "text/csv; charset=utf-8", f"{slug}-verwittigen-per-post.csv")
+
+
+@bp.get("/letters/<slug>/notify-by-post.xlsx")
+def postal_notify_xlsx(slug: str):
+    letter = organiser_letter_or_404(slug)
+    body = exports.xlsx_bytes(exports.postal_notify_signatures(letter), exports.POSTAL_COLUMNS, title="per post")
+    audit.record("export.postal_notify", user=current_user, letter=letter)
+    db.session.commit()
+    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{slug}-verwittigen-per-post.xlsx")
