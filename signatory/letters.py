@@ -270,6 +270,28 @@ def letter_summary(letter: Letter) -> dict:
         },
         "version": letter.version,
         "publication_date": letter.publication_date.isoformat() if letter.publication_date else None,
+        "publication_manner": letter.publication_manner or None,
+        "answers": [_answer_summary(answer) for answer in _answers(letter)],
+    }
+
+
+def _answers(letter: Letter):
+    if letter.state != LetterState.PUBLISHED:
+        return []
+    from .publication import answers_of
+
+    return answers_of(letter)
+
+
+def _answer_summary(answer) -> dict:
+    return {
+        "id": answer.id,
+        "from": answer.author_name,
+        "function": answer.author_function or None,
+        "affiliation": answer.author_affiliation or None,
+        "received_on": answer.received_on.isoformat(),
+        "text": answer.body,
+        "attachment": bool(answer.attachment_name),
     }
 
 

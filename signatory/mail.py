@@ -133,12 +133,13 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     message["Date"] = format_datetime(row.created_at.replace(tzinfo=timezone.utc))
     message["Message-ID"] = row.message_id
     message["Auto-Submitted"] = "auto-generated"
-    for name, value in row.extra_headers.items():
-        message[name] = value
     # 8bit keeps every link on one line in the .eml, never soft-wrapped.
     message.set_content(row.body_text, cte="8bit")
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+    # After the content: set_content() clears every Content-* header.
+    for name, value in row.extra_headers.items():
+        message[name] = value
     if "@" not in message["To"].addresses[0].addr_spec:
         raise ValueError("no e-mail address to deliver to")
     return message
@@ -354,12 +355,14 @@ def _log_delivery(row: OutboxMessage, place: str) -> None:
     )
 
 
-def deliver_forever(interval: float = 2.0, echo=print, stop: threading.Event | None = None) -> None:
-    """`flask outbox send --loop`: deliver, sleep, repeat — until stopped."""
+def deliver_forever(interval: float = 2.0, echo=print, stop: threading.Event | None = None, before_round=None) -> None:
+    """`flask outbox send --loop`: deliver, sleep, repeat — until stopped.
+    `before_round` queues what is due (reminders) before each delivery."""
     stop = stop or threading.Event()
-    transport = None
     while not stop.is_set():
         try:
+            if before_round is not None:
+                before_round()
             transport = transport_from_config()
             report = deliver_due(transport=transport)
             if report.sent or report.failed or report.retried:

@@ -62,6 +62,7 @@ def letter(slug: str):
 
 
 def render_letter(letter: Letter, form: SignForm, status: int = 200):
+    published = _published_extras(letter) if letter.state == "published" else {}
     response = make_response(
         render_template(
             "public/letter.html",
@@ -72,12 +73,36 @@ def render_letter(letter: Letter, form: SignForm, status: int = 200):
             first_signatories=first_signatories(letter),
             max_lines=MAX_PARAGRAPH_LINES,
             max_chars=MAX_PARAGRAPH_CHARS,
+            **published,
         ),
         status,
     )
     # The form carries a per-visitor token: this page is never shared by a cache.
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _published_extras(letter: Letter) -> dict:
+    """The enriched opinion on the public page: the frozen document with its
+    SHA-256, the first paragraphs, and the answers that came back."""
+    from .. import publication
+    from .publication import PARAGRAPHS_PER_PAGE, published_document_info
+
+    paragraphs = db.session.scalars(
+        select(Signature)
+        .where(
+            Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED,
+            Signature.consent_paragraph.is_(True), Signature.paragraph_status == "approved",
+        )
+        .order_by(Signature.id)
+        .limit(PARAGRAPHS_PER_PAGE + 1)
+    ).all()
+    return {
+        "document": published_document_info(letter),
+        "paragraphs": paragraphs[:PARAGRAPHS_PER_PAGE],
+        "more_paragraphs": len(paragraphs) > PARAGRAPHS_PER_PAGE,
+        "answers": publication.answers_of(letter),
+    }
 
 
 @bp.post("/letters/<slug>/sign")

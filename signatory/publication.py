@@ -1,0 +1,255 @@
+"""Publishing a letter, telling the signatories who asked, and recording the
+answers that come back (DESIGN §3, issue 6).
+
+Domain functions flush and never commit; the request commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, and_, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import audit, mail
+from .extensions import db
+from .models import Answer, Letter, OutboxMessage, Signature, User, utcnow
+from .states import LetterState, SignatureStatus
+
+NOTICE_KIND = "publication"
+MAX_MANNER_LENGTH = 2000
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+class PublicationError(ValueError):
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def publish(letter: Letter, publication_date: date, manner: str, user: User | None = None) -> None:
+    """Publish an open or closed letter: signing ends, the list is frozen and
+    the compiled document is kept as it is now, in the database."""
+    if letter.state not in (LetterState.OPEN, LetterState.CLOSED):
+        raise PublicationError(_l("Alleen een open of afgesloten brief kan gepubliceerd worden."))
+    manner = " ".join((manner or "").split())
+    if not manner:
+        raise PublicationError(_l("Beschrijf hoe de brief gepubliceerd wordt."), "publication_manner")
+    if len(manner) > MAX_MANNER_LENGTH:
+        raise PublicationError(_l("Maximaal %(n)d tekens.", n=MAX_MANNER_LENGTH), "publication_manner")
+    letter.state = LetterState.PUBLISHED
+    letter.publication_date = publication_date
+    letter.publication_manner = manner
+    letter.published_at = utcnow()
+    letter.closed_at = letter.closed_at or letter.published_at
+    db.session.flush()
+    from .documents import freeze_published_document
+
+    document = freeze_published_document(letter)
+    audit.record(
+        "letter.publish", user=user, letter=letter,
+        publication_date=publication_date.isoformat(), sha256=document.sha256,
+    )
+
+
+@dataclass
+class NoticeReport:
+    queued: int
+    already: int
+
+
+def notify_signatories(letter: Letter, user: User | None = None) -> NoticeReport:
+    """Queue one publication notice for every counted signatory who asked to
+    be told. Set-based and idempotent: the outbox's unique dedup key makes the
+    database refuse a second notice to anyone, also from two browsers at once."""
+    if letter.state != LetterState.PUBLISHED:
+        raise PublicationError(_l("Publiceer de brief eerst."))
+    before = _notice_count(letter)
+    rendered = {language: _render_notice(letter, language) for language in ("nl", "en")}
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    for language, (subject, body_text, body_html) in rendered.items():
+        _insert_notices(letter, language, subject, body_text, body_html, host)
+    queued = _notice_count(letter) - before
+    audit.record("letter.notify", user=user, letter=letter, queued=queued)
+    return NoticeReport(queued=queued, already=before)
+
+
+def _render_notice(letter: Letter, language: str) -> tuple[str, str, str]:
+    from .tokens import external_url
+
+    return mail.render_email(
+        "publication", language, letter=letter,
+        letter_url=external_url(f"/letters/{letter.slug}"),
+        document_url=external_url(f"/letters/{letter.slug}/document.pdf"),
+    )
+
+
+def _eligible(letter: Letter, language: str):
+    return and_(
+        Signature.letter_id == letter.id,
+        Signature.status == SignatureStatus.CONFIRMED,
+        Signature.consent_notify.is_(True),
+        Signature.email.is_not(None),
+        Signature.email != "",
+        (Signature.language == language) if language == "en" else (Signature.language != "en"),
+    )
+
+
+def _insert_notices(letter, language, subject, body_text, body_html, host) -> None:
+    import json
+
+    now = utcnow()
+    id_text = cast(Signature.id, String)
+    rows = select(
+        literal(NOTICE_KIND),
+        literal(NOTICE_KIND + ":") + id_text,
+        literal(letter.id),
+        Signature.id,
+        Signature.email,
+        literal(subject),
+        literal(body_text),
+        literal(body_html),
+        literal(json.dumps({"Content-Language": language})),
+        literal(f"<publication-{letter.id}-") + id_text + literal(f"@{host}>"),
+        literal("queued"),
+        literal(0),
+        literal(""),
+        literal(now),
+        literal(now),
+    ).where(_eligible(letter, language))
+    columns = [
+        "kind", "dedup_key", "letter_id", "signature_id", "recipient", "subject", "body_text",
+        "body_html", "headers", "message_id", "status", "attempts", "last_error", "created_at", "due_at",
+    ]
+    dialect_insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING on the unique dedup key: a notice that exists
+    # already is simply not queued again, whoever else is inserting.
+    statement = dialect_insert(OutboxMessage.__table__).from_select(columns, rows).on_conflict_do_nothing()
+    db.session.execute(statement)
+
+
+def _notice_count(letter: Letter) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.letter_id == letter.id, OutboxMessage.kind == NOTICE_KIND
+        )
+    )
+
+
+def notice_counts(letter: Letter) -> dict[str, int]:
+    """Queued, delivered and failed publication notices, for the organiser."""
+    counts = mail.outbox_counts(letter_id=letter.id, kind=NOTICE_KIND)
+    counts["waiting"] = db.session.scalar(
+        select(func.count()).select_from(Signature).where(
+            _eligible(letter, "nl") | _eligible(letter, "en"),
+            ~select(OutboxMessage.id).where(
+                OutboxMessage.dedup_key == literal(NOTICE_KIND + ":") + cast(Signature.id, String)
+            ).exists(),
+        )
+    ) if letter.state == LetterState.PUBLISHED else 0
+    return counts
+
+
+# --- answers -----------------------------------------------------------------------
+
+@dataclass
+class AnswerInput:
+    author_name: str
+    received_on: date
+    author_function: str = ""
+    author_affiliation: str = ""
+    body: str = ""
+    attachment: bytes | None = None
+    attachment_name: str = ""
+
+
+def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None) -> Answer:
+    """A response from a recipient, shown on the public page after publication."""
+    if letter.state != LetterState.PUBLISHED:
+        raise PublicationError(_l("Antwoorden komen pas na de publicatie."))
+    if not answer.author_name.strip():
+        raise PublicationError(_l("Van wie komt het antwoord?"), "author_name")
+    if answer.attachment is not None:
+        if len(answer.attachment) > MAX_ATTACHMENT_BYTES:
+            raise PublicationError(_l("De bijlage is groter dan 5 MB."), "attachment")
+        if not answer.attachment.startswith(b"%PDF-"):
+            raise PublicationError(_l("De bijlage moet een PDF zijn."), "attachment")
+    row = Answer(
+        letter_id=letter.id,
+        author_name=answer.author_name.strip()[:200],
+        author_function=answer.author_function.strip()[:200],
+        author_affiliation=answer.author_affiliation.strip()[:200],
+        received_on=answer.received_on,
+        body=answer.body.strip(),
+        attachment=answer.attachment,
+        attachment_name=(answer.attachment_name or "").strip()[:200],
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record("answer.record", user=user, letter=letter, answer_id=row.id)
+    return row
+
+
+def answers_of(letter: Letter) -> list[Answer]:
+    return list(
+        db.session.scalars(
+            select(Answer).where(Answer.letter_id == letter.id).order_by(Answer.received_on, Answer.id)
+        )
+    )
+
+
+def delete_answer(answer: Answer, user: User | None = None) -> None:
+    audit.record("answer.delete", user=user, letter=db.session.get(Letter, answer.letter_id), answer_id=answer.id)
+    db.session.delete(answer)
+
+
+# --- reminders -----------------------------------------------------------------------
+
+REMINDER_AFTER = timedelta(days=3)
+REMINDER_KIND = "reminder"
+
+
+def queue_due_reminders(now: datetime | None = None, limit: int = 1000) -> int:
+    """One reminder to a signer who has not confirmed after a few days, only
+    while the letter is open; never to a withdrawn or erased signer (only
+    unconfirmed signatures qualify), never twice (a dedup key per signature)."""
+    from . import tokens
+
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(Signature)
+        .join(Letter, Letter.id == Signature.letter_id)
+        .where(
+            Signature.status == SignatureStatus.UNCONFIRMED,
+            Signature.reminded_at.is_(None),
+            Signature.created_at <= now - REMINDER_AFTER,
+            Signature.email.is_not(None),
+            Letter.state == LetterState.OPEN,
+        )
+        .order_by(Signature.id)
+        .limit(limit)
+    ).all()
+    queued = 0
+    for signature in candidates:
+        if not signature.letter.is_signable:
+            continue  # closed by the clock
+        signature.reminded_at = now
+        message = mail.queue_email(
+            REMINDER_KIND,
+            recipient=signature.email,
+            template="reminder",
+            language=signature.language,
+            letter=signature.letter,
+            signature=signature,
+            dedup_key=f"{REMINDER_KIND}:{signature.id}",
+            headers={"List-Unsubscribe": f"<{tokens.manage_url(signature.id)}>"},
+            confirm_url=tokens.confirm_url(signature.id),
+            manage_url=tokens.manage_url(signature.id),
+        )
+        queued += message is not None
+    return queued
