@@ -9,15 +9,17 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
-    csrf.init_app(app)
-    limiter.init_app(app)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(api.bp)
-    # The organiser's workspace (issue 4)
+    # The organiser's workspace (issue 4). Its login guard is registered
+    # before CSRF protection, so an anonymous POST is sent to the login page
+    # rather than refused for its missing form token.
     from . import admin, auth, moderate, organise
 
     auth.init_login(app)
     app.register_blueprint(auth.bp)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(organise.bp)
     app.register_blueprint(moderate.bp)
     app.register_blueprint(admin.bp)
