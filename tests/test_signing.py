@@ -443,3 +443,15 @@ def test_privacy_statement_names_the_controller_and_retention(app, client):
     html = client.get("/letters/brief/privacy").get_data(as_text=True)
     assert "Testorganisatie vzw" in html and "info@example.org" in html
     assert "30 dagen" in html and "12 maanden" in html
+
+
+def test_only_the_embed_view_may_be_framed(app, client):
+    with app.app_context():
+        make_letter()
+    embed = client.get("/letters/brief/embed")
+    assert embed.status_code == 200
+    assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers
+    assert "Integratie: hoezo mislukt?" in embed.get_data(as_text=True)
+    page = client.get("/letters/brief")
+    assert page.headers["X-Frame-Options"] == "DENY"

@@ -250,6 +250,13 @@ def signatories(slug: str):
     return cacheable(response)
 
 
+@bp.get("/letters/<slug>/embed")
+def embed(slug: str):
+    """A small counter card that other sites may frame (the only framable page)."""
+    letter = public_letter_or_404(slug)
+    return cacheable(make_response(render_template("public/embed.html", letter=letter)))
+
+
 @bp.get("/letters/<slug>/privacy")
 def privacy(slug: str):
     letter = public_letter_or_404(slug)
