@@ -82,6 +82,9 @@ def signatures_per_day(letter: Letter) -> list[tuple[date, int]]:
     if not days:
         return []
     first, last = min(days), max(days)
+    if letter.state == "open":
+        # Up to today, so that quiet days since the last signature show.
+        last = max(last, min(datetime.now(zone).date(), letter.deadline or date.max))
     span = min((last - first).days, 3660)
     return [(first + timedelta(days=offset), days.get(first + timedelta(days=offset), 0)) for offset in range(span + 1)]
 
@@ -118,7 +121,7 @@ def chart_svg(per_day: list[tuple[date, int]], *, title: str, label_for=None, wi
         parts.append(f'<line class="chart__grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="chart__label" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     slot = plot_w / len(per_day)
-    bar = max(1.0, slot * 0.8)
+    bar = min(36.0, max(1.0, slot * 0.8))
     for index, (day, count) in enumerate(per_day):
         bar_h = plot_h * count / peak
         x = left + index * slot + (slot - bar) / 2

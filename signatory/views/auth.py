@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -75,7 +75,7 @@ def _refuse_throttled(_limit):
     form = LoginForm(formdata=request.form, meta={"csrf": False})
     form.password.data = ""
     form.form_errors.append(_("Te veel mislukte pogingen. Wacht een minuut en probeer opnieuw."))
-    return render_template("organise/login.html", form=form), 429
+    return make_response(render_template("organise/login.html", form=form), 429)
 
 
 def _failed(response) -> bool:

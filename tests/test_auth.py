@@ -1,0 +1,218 @@
+"""Organiser accounts: the login form, sessions, throttling, passwords, the
+`users create` command, and who may see which letter. Every /organise/ page
+but the login page requires login: the URL map is walked to prove it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import csrf_token, login, make_letter, make_user
+from signatory.extensions import db
+from signatory.models import AuditEntry, User
+
+SAMPLE_ARGS = {"slug": "brief", "signature_id": 1, "user_id": 1, "id": 1, "token": "x", "filename": "x"}
+
+
+def _organise_urls(app):
+    for rule in app.url_map.iter_rules():
+        if not (rule.rule == "/organise" or rule.rule.startswith("/organise/")):
+            continue
+        values = {
+            name: 1 if type(rule._converters[name]).__name__ == "IntegerConverter" else SAMPLE_ARGS.get(name, "x")
+            for name in rule.arguments
+        }
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_organise_page_but_login_requires_login(app, client):
+    with app.app_context():
+        make_letter()
+    checked = 0
+    for endpoint, method, url in _organise_urls(app):
+        response = client.open(url, method=method)
+        if endpoint == "auth.login":
+            assert response.status_code in (200, 400), (method, url)
+            continue
+        checked += 1
+        assert response.status_code in (302, 303, 401, 403), f"{method} {url} answered {response.status_code}"
+        if response.status_code in (302, 303):
+            location = response.headers["Location"]
+            assert "/organise/login" in location and "next=" in location, (url, location)
+    assert checked >= 25  # the whole workspace, not a sample
+
+
+def test_unknown_organise_path_also_asks_for_login(client):
+    response = client.get("/organise/nothing/here")
+    assert response.status_code in (302, 401, 403)
+
+
+def test_login_logout_and_safe_next(app, client):
+    with app.app_context():
+        make_user()
+    page = client.get("/organise/login?next=/organise/users")
+    html = page.get_data(as_text=True)
+    assert 'name="email"' in html and 'name="password"' in html and 'name="csrf_token"' in html
+    response = client.post(
+        "/organise/login",
+        data={"email": "Organiser@Example.org ", "password": "correct horse battery",
+              "csrf_token": csrf_token(html), "next": "/organise/letters/new"},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/organise/letters/new")
+    assert client.get("/organise/").status_code == 200
+
+    token = csrf_token(client.get("/organise/").get_data(as_text=True))
+    assert client.post("/organise/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/organise/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/organise/", "/\\evil.example", "javascript:alert(1)", "/letters/brief", "http:/organise/"],
+)
+def test_next_never_leaves_the_workspace(app, client, target):
+    with app.app_context():
+        make_user()
+    html = client.get("/organise/login").get_data(as_text=True)
+    response = client.post(
+        "/organise/login",
+        data={"email": "organiser@example.org", "password": "correct horse battery", "csrf_token": csrf_token(html), "next": target},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] in ("/organise/", "http://localhost/organise/")
+
+
+def test_wrong_password_is_refused_and_tells_nothing(app, client):
+    with app.app_context():
+        make_user()
+    html = client.get("/organise/login").get_data(as_text=True)
+    wrong = client.post("/organise/login", data={"email": "organiser@example.org", "password": "wrong password!!", "csrf_token": csrf_token(html)})
+    unknown = client.post("/organise/login", data={"email": "nobody@example.org", "password": "wrong password!!", "csrf_token": csrf_token(html)})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "organiser@example.org" in wrong.get_data(as_text=True)  # the form comes back filled in
+    message = re.search(r'role="alert".*?</div>', wrong.get_data(as_text=True), re.S).group(0)
+    assert message.replace("organiser@example.org", "X") == re.search(
+        r'role="alert".*?</div>', unknown.get_data(as_text=True), re.S
+    ).group(0).replace("nobody@example.org", "X")
+
+
+def test_login_without_form_token_is_refused(app, client):
+    with app.app_context():
+        make_user()
+    response = client.post("/organise/login", data={"email": "organiser@example.org", "password": "correct horse battery"})
+    assert response.status_code == 400
+    assert client.get("/organise/").status_code == 302
+
+
+def test_failed_logins_are_throttled_per_account(app, client):
+    with app.app_context():
+        make_user()
+    html = client.get("/organise/login").get_data(as_text=True)
+    data = {"email": "organiser@example.org", "password": "not the password", "csrf_token": csrf_token(html)}
+    codes = [client.post("/organise/login", data=data).status_code for _ in range(7)]
+    assert codes[:5] == [401] * 5
+    assert codes[-1] == 429
+    # Even the right password waits now: guessing stops being worth it.
+    right = client.post("/organise/login", data={**data, "password": "correct horse battery"})
+    assert right.status_code == 429
+    assert "organiser@example.org" in right.get_data(as_text=True)
+
+
+def test_session_is_renewed_on_login(app, client):
+    with app.app_context():
+        make_user()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    login(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("_user_id")
+
+
+def test_password_change_ends_other_sessions(app):
+    with app.app_context():
+        make_user()
+    first, second = app.test_client(), app.test_client()
+    login(first)
+    login(second)
+    html = first.get("/organise/password").get_data(as_text=True)
+    short = first.post("/organise/password", data={"current": "correct horse battery", "new": "short", "repeat": "short", "csrf_token": csrf_token(html)})
+    assert short.status_code == 422
+    response = first.post(
+        "/organise/password",
+        data={"current": "correct horse battery", "new": "a much better passphrase", "repeat": "a much better passphrase", "csrf_token": csrf_token(html)},
+    )
+    assert response.status_code == 303
+    assert first.get("/organise/").status_code == 200, "this session carries on"
+    assert second.get("/organise/").status_code == 302, "the other session ended"
+    assert login(second, password="a much better passphrase").status_code == 303
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        assert user.password_hash.startswith("$argon2")
+
+
+def test_users_create_command(app, runner):
+    result = runner.invoke(args=["users", "create", "Boss@Example.org", "--admin", "--password-stdin"], input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    short = runner.invoke(args=["users", "create", "x@example.org", "--password-stdin"], input="short\n")
+    assert short.exit_code != 0 and "12" in short.output
+    again = runner.invoke(args=["users", "create", "boss@example.org", "--password-stdin"], input="a long enough password\n")
+    assert again.exit_code != 0
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == "boss@example.org"))
+        assert user.is_admin
+    client = app.test_client()
+    assert login(client, "boss@example.org", "a long enough password").status_code == 303
+
+
+def test_organiser_sees_only_granted_letters(app, client, runner):
+    with app.app_context():
+        make_letter("ours")
+        make_letter("theirs")
+        make_user()
+    login(client)
+    assert "ours" not in client.get("/organise/").get_data(as_text=True)
+    assert client.get("/organise/letters/ours").status_code == 404
+    assert client.get("/organise/letters/ours/moderation").status_code == 404
+    assert client.get("/organise/letters/ours/signatures.csv").status_code == 404
+    assert client.get("/organise/users").status_code == 403
+    assert client.get("/organise/audit").status_code == 403
+
+    result = runner.invoke(args=["letters", "grant", "ours", "organiser@example.org"])
+    assert result.exit_code == 0, result.output
+    listing = client.get("/organise/").get_data(as_text=True)
+    assert "/organise/letters/ours" in listing and "/organise/letters/theirs" not in listing
+    assert client.get("/organise/letters/ours").status_code == 200
+    assert client.get("/organise/letters/theirs").status_code == 404
+
+
+def test_admin_manages_accounts_and_grants_in_the_browser(app, client):
+    with app.app_context():
+        make_letter("ours")
+        make_user("admin@example.org", admin=True)
+    login(client, "admin@example.org")
+    html = client.get("/organise/users").get_data(as_text=True)
+    response = client.post("/organise/users", data={"email": "vrijwilliger@example.org", "password": "twelve chars long", "csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    with app.app_context():
+        volunteer = db.session.scalar(db.select(User).where(User.email == "vrijwilliger@example.org"))
+        volunteer_id = volunteer.id
+    html = client.get("/organise/letters/ours").get_data(as_text=True)
+    assert client.post("/organise/letters/ours/grants", data={"user_id": volunteer_id, "csrf_token": csrf_token(html)}).status_code == 303
+
+    other = app.test_client()
+    assert login(other, "vrijwilliger@example.org", "twelve chars long").status_code == 303
+    assert other.get("/organise/letters/ours").status_code == 200
+
+    # Disabling the account ends its session at once.
+    client.post(f"/organise/users/{volunteer_id}/active", data={"value": "0", "csrf_token": csrf_token(html)})
+    assert other.get("/organise/letters/ours").status_code == 302
+    with app.app_context():
+        actions = set(db.session.scalars(db.select(AuditEntry.action)))
+    assert {"user.create", "letter.grant", "user.active", "user.login"} <= actions
