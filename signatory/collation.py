@@ -33,6 +33,10 @@ _PREFIXES = sorted(
 _NL_PREFIX = re.compile(r"^(" + "|".join(re.escape(p) for p in _PREFIXES) + r")(\s+|(?<=')(?=\w))")
 
 
+ORGANISATIONS_FIRST = b"\x01"
+PERSONS_NEXT = b"\x02"
+
+
 @lru_cache(maxsize=1)
 def _collator() -> Collator:
     return Collator()
@@ -54,9 +58,11 @@ def text_key(text: str) -> bytes:
 
 
 def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: str, locale: str) -> bytes:
-    """The key a signatory is listed under: organisations by their name,
-    persons by surname, then first name."""
+    """The key a signatory is listed under: organisations first, by their
+    name; then persons, by surname and first name. The leading byte keeps the
+    two groups apart in one ordered index (DESIGN §5: organisations, then
+    persons)."""
     if kind == "organisation" and organisation.strip():
-        return text_key(" ".join(organisation.split()).casefold())
+        return ORGANISATIONS_FIRST + text_key(" ".join(organisation.split()).casefold())
     surname = sortable_surname(last_name, locale)
-    return text_key(f"{surname} {' '.join(first_name.split())}".casefold())
+    return PERSONS_NEXT + text_key(f"{surname} {' '.join(first_name.split())}".casefold())
