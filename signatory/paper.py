@@ -160,7 +160,7 @@ class QRCode(Flowable):
 class WritingLines(Flowable):
     """Ruled lines to write on."""
 
-    def __init__(self, count: int, width: float, spacing: float = 8.5 * mm):
+    def __init__(self, count: int, width: float, spacing: float = 7 * mm):
         super().__init__()
         self.count, self.width, self.spacing = count, width, spacing
 
@@ -223,13 +223,13 @@ def blank_form_pdf(letter: Letter) -> bytes:
     document = SimpleDocTemplate(
         buffer,
         pagesize=(210 * mm, 297 * mm),
-        leftMargin=20 * mm, rightMargin=20 * mm, topMargin=16 * mm, bottomMargin=14 * mm,
+        leftMargin=20 * mm, rightMargin=20 * mm, topMargin=14 * mm, bottomMargin=12 * mm,
         title=_("Ondertekeningsformulier: %(title)s", title=letter.title),
         author=letter.organiser or "Signatory",
         creator="Signatory", producer="Signatory",
         invariant=1,
     )
-    width = document.width
+    width = document.width - 12  # the frame's own padding, 6 pt a side
     url = tokens.external_url(f"/letters/{letter.slug}")
     deadline = format_date(letter.deadline, "d MMMM yyyy") if letter.deadline else ""
 
@@ -239,11 +239,11 @@ def blank_form_pdf(letter: Letter) -> bytes:
     if letter.organiser:
         head_text.append(_p(letter.organiser, styles["small"]))
     online = [
-        QRCode(url, 30 * mm),
+        QRCode(url, 25 * mm),
         _p(_("Online tekenen:"), styles["small"]),
         _p(short_address(letter), styles["small"]),
     ]
-    head = Table([[head_text, online]], colWidths=[width - 42 * mm, 42 * mm])
+    head = Table([[head_text, online]], colWidths=[width - 55 * mm, 55 * mm])
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
 
     story: list = [head, Spacer(1, 4 * mm)]
@@ -253,9 +253,9 @@ def blank_form_pdf(letter: Letter) -> bytes:
         story.append(_p(_("Terugsturen tot en met %(date)s.", date=deadline), styles["label"]))
     if letter.contact:
         story.append(_p(_("Sturen naar: %(contact)s", contact=letter.contact), styles["body"]))
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 2 * mm))
 
-    def blank(label, height: float = 9 * mm):
+    def blank(label, height: float = 8 * mm):
         cell = _p(label, styles["label"]) if isinstance(label, str) else label
         table = Table([[cell, ""]], colWidths=[45 * mm, width - 45 * mm], rowHeights=[height])
         table.setStyle(TableStyle([
@@ -265,6 +265,16 @@ def blank_form_pdf(letter: Letter) -> bytes:
         ]))
         return table
 
+    done_at = Table(
+        [[_p(_("Gedaan te"), styles["label"]), "", _p(_("op"), styles["label"]), ""]],
+        colWidths=[45 * mm, width - 45 * mm - 60 * mm, 10 * mm, 50 * mm], rowHeights=[8 * mm],
+    )
+    done_at.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LINEBELOW", (1, 0), (1, 0), 0.5, HexColor("#9a968c")),
+        ("LINEBELOW", (3, 0), (3, 0), 0.5, HexColor("#9a968c")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ]))
     story += [
         blank(_("Naam")),
         blank(_("Voornaam")),
@@ -275,7 +285,7 @@ def blank_form_pdf(letter: Letter) -> bytes:
         blank(_("Functie")),
         blank(_("Adres")),
         blank(_("E-mail")),
-        Spacer(1, 5 * mm),
+        Spacer(1, 3 * mm),
         _p(_("Motiverende paragraaf (max. %(max)d lijnen):", max=MAX_PARAGRAPH_LINES), styles["label"]),
         Spacer(1, 2 * mm),
         WritingLines(MAX_PARAGRAPH_LINES, width),
@@ -283,10 +293,9 @@ def blank_form_pdf(letter: Letter) -> bytes:
         Choice(_("Ik geef toelating om mijn naam / de naam van onze organisatie onder de tekst te publiceren."), styles["body"]),
         Choice(_("Ik geef toelating om mijn paragraaf te publiceren."), styles["body"]),
         Choice(_("Ik word graag verwittigd van de publicatiedatum en de publicatiewijze."), styles["body"]),
-        Spacer(1, 4 * mm),
-        blank(_("Gedaan te")),
-        blank(_("op (datum)")),
-        blank(_("Handtekening"), height=16 * mm),
+        Spacer(1, 2 * mm),
+        done_at,
+        blank(_("Handtekening"), height=12 * mm),
     ]
     document.build(story)
     return buffer.getvalue()

@@ -1,0 +1,124 @@
+"""Letters in the browser: create with a preview, edit (a new visible
+version once signed), open, close, extend the deadline; the overview with
+its SVG chart."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from conftest import csrf_token, login, make_letter, make_signature, make_user
+from signatory import overview
+from signatory.extensions import db
+from signatory.models import Letter, LetterGrant
+
+FIELDS = {
+    "slug": "nieuwe-brief", "title": "Een nieuwe brief", "subtitle": "Ondertitel", "organiser": "Vzw Test",
+    "place_date": "Gent, 1 mei", "contact": "info@example.org", "intro": "Teken mee",
+    "body": "## Tussentitel\n\nWij vragen *aandacht*.\n\n<script>alert(1)</script>",
+    "deadline": (date.today() + timedelta(days=20)).isoformat(), "timezone": "Europe/Brussels", "goal": "500",
+    "language": "nl-NL",
+}
+
+
+def test_create_with_preview_then_open_close_and_extend(app, client):
+    with app.app_context():
+        make_user()
+    login(client)
+    page = client.get("/organise/letters/new")
+    token = csrf_token(page.get_data(as_text=True))
+    preview = client.post("/organise/letters/new", data={**FIELDS, "action": "preview", "csrf_token": token})
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "<h2>Tussentitel</h2>" in html and "<em>aandacht</em>" in html and "<script>alert" not in html
+    with app.app_context():
+        assert db.session.scalar(select(Letter)) is None, "a preview saves nothing"
+
+    created = client.post("/organise/letters/new", data={**FIELDS, "action": "save", "csrf_token": token})
+    assert created.status_code == 303
+    with app.app_context():
+        letter = db.session.scalar(select(Letter))
+        assert letter.state == "draft" and letter.goal == 500 and letter.locale == "nl-NL"
+        assert db.session.scalar(select(LetterGrant)) is not None, "the creator may manage it"
+    assert client.get("/letters/nieuwe-brief").status_code == 404
+
+    dashboard = client.get("/organise/letters/nieuwe-brief").get_data(as_text=True)
+    assert "ontwerp" in dashboard
+    client.post("/organise/letters/nieuwe-brief/open", data={"csrf_token": token})
+    assert client.get("/api/letters/nieuwe-brief").get_json()["status"] == "open"
+    client.post("/organise/letters/nieuwe-brief/close", data={"csrf_token": token})
+    assert client.get("/api/letters/nieuwe-brief").get_json()["status"] == "closed"
+    client.post("/organise/letters/nieuwe-brief/open", data={"csrf_token": token})
+
+    past = (date.today() - timedelta(days=1)).isoformat()
+    client.post("/organise/letters/nieuwe-brief/deadline", data={"deadline": past, "csrf_token": token})
+    assert client.get("/api/letters/nieuwe-brief").get_json()["status"] == "closed"
+    assert "afgesloten" in client.get("/organise/letters/nieuwe-brief").get_data(as_text=True)
+    later = (date.today() + timedelta(days=10)).isoformat()
+    client.post("/organise/letters/nieuwe-brief/deadline", data={"deadline": later, "csrf_token": token})
+    api = client.get("/api/letters/nieuwe-brief").get_json()
+    assert api["status"] == "open" and api["deadline"] == later
+
+
+def test_bad_input_comes_back_with_messages(app, client):
+    with app.app_context():
+        make_letter("bestaat")
+        make_user("admin@example.org", admin=True)
+    login(client, "admin@example.org")
+    token = csrf_token(client.get("/organise/letters/new").get_data(as_text=True))
+    for changes in ({"slug": "Geen Slug!"}, {"slug": "bestaat"}, {"title": ""}, {"goal": "-3"}, {"deadline": "12/06/2031"}, {"timezone": "Mars/Olympus"}):
+        response = client.post("/organise/letters/new", data={**FIELDS, **changes, "action": "save", "csrf_token": token})
+        assert response.status_code == 422, changes
+        assert "error-summary" in response.get_data(as_text=True)
+        assert "Wij vragen *aandacht*." in response.get_data(as_text=True)
+
+
+def test_an_edit_after_signing_is_a_new_version(app, client):
+    with app.app_context():
+        letter = make_letter()
+        make_user("admin@example.org", admin=True)
+    login(client, "admin@example.org")
+    edit = client.get("/organise/letters/brief/edit")
+    html = edit.get_data(as_text=True)
+    assert "Wij zijn benieuwd" in html
+    token = csrf_token(html)
+    data = {**FIELDS, "slug": "brief", "body": "Wij zijn benieuwd naar de antwoorden.", "action": "save", "csrf_token": token}
+    client.post("/organise/letters/brief/edit", data=data)
+    with app.app_context():
+        letter = db.session.scalar(select(Letter))
+        assert letter.version == 1 and letter.slug == "brief", "no signatures yet: the draft is simply changed"
+        make_signature(letter)
+    response = client.post("/organise/letters/brief/edit", data={**data, "body": "Een gewijzigde tekst.", "note": "Typfout"})
+    assert response.status_code == 303
+    with app.app_context():
+        letter = db.session.scalar(select(Letter))
+        assert letter.version == 2 and letter.body.strip() == "Een gewijzigde tekst."
+        assert [v.note for v in letter.versions] == ["", "Typfout"]
+
+
+def test_overview_counts_and_chart(app, client):
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter, email="a@example.org", paragraph="Een.")
+        make_signature(letter, email="b@example.org", kind="organisation", organisation="Vzw")
+        make_signature(letter, email="c@example.org", confirmed=False)
+        make_user("admin@example.org", admin=True)
+        summary = overview.overview(letter)
+        assert summary.statuses["confirmed"] == 2 and summary.statuses["unconfirmed"] == 1
+        assert summary.kinds == {"person": 1, "organisation": 1}
+        assert summary.paragraphs["pending"] == 1
+        assert summary.per_day[-1][1] == 2
+    login(client, "admin@example.org")
+    html = client.get("/organise/letters/brief/overview").get_data(as_text=True)
+    assert "<svg" in html and "chart__bar" in html and "style=" not in html.split("<svg", 1)[1].split("</svg>")[0]
+    assert "<script" not in html.split("</footer>")[0]
+
+
+def test_chart_svg_escapes_and_handles_no_data():
+    from markupsafe import Markup
+
+    empty = overview.chart_svg([], title="<b>x</b>")
+    assert isinstance(empty, Markup) and "&lt;b&gt;" in empty
+    days = [(date(2031, 6, 1) + timedelta(days=i), i) for i in range(40)]
+    svg = overview.chart_svg(days, title="t")
+    assert svg.count("<rect") == 40
