@@ -539,7 +539,9 @@ def _entry_item(signatory: Signatory, width: float) -> _Item:
             inner = f'<font color="#616161">{inner}</font>'
         markup.append(inner)
         plain.append(text)
-    paragraph = _paragraph("".join(markup), _styles()["name"], plain="".join(plain))
+    # Left to right like the rest of the list: an Arabic name is reordered
+    # within its line, and the list keeps one alignment.
+    paragraph = _paragraph("".join(markup), _styles()["name"], plain="".join(plain), rtl=False)
     _, height = paragraph.wrap(width, 1_000_000)
     return _Item(height, paragraph=paragraph)
 
@@ -642,7 +644,7 @@ def _column_items(data: DocumentData, labels: Labels, outline: _Outline, width: 
         while signatory is not None:
             if with_index and signatory.index and signatory.index != current_index:
                 current_index = signatory.index
-                letter = Paragraph(f"<b>{escape(current_index)}</b>", styles["column-heading"])
+                letter = Paragraph(f"<b>{ts.inline_markup(current_index)}</b>", styles["column-heading"])
                 yield _paragraph_item(letter, width, space_before=6, space_after=2, sticky=True,
                                       outline=outline.entry(current_index, 2))
             yield _entry_item(signatory, width)
@@ -839,6 +841,7 @@ class _Document(BaseDocTemplate):
             lang=data.language,
             invariant=1,
             pageCompression=1,
+            initialFontName=ts.SERIF,  # else every page names Helvetica
         )
         full = Frame(ts.MARGIN_LEFT, ts.MARGIN_BOTTOM, ts.FRAME_WIDTH, self.height, id="full",
                      leftPadding=ts.FRAME_PADDING, rightPadding=ts.FRAME_PADDING,

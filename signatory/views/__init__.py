@@ -27,3 +27,7 @@ def init_app(app: Flask) -> None:
     from . import publication
 
     app.register_blueprint(publication.bp)
+    # The compiled document (issue 5)
+    from . import documents
+
+    app.register_blueprint(documents.bp)

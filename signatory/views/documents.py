@@ -1,0 +1,63 @@
+"""The organiser's copy of the verrijkte opinie, at any time (DESIGN §6):
+the PDF when it is ready, else a page that says it is being prepared."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_login import login_required
+from sqlalchemy.exc import OperationalError
+
+from .. import documents
+from ..auth import organiser_letter_or_404
+from ..extensions import db
+from ..states import LetterState
+
+bp = Blueprint("documents", __name__)
+
+
+def _pdf_response(letter, document):
+    response = make_response(document.pdf)
+    response.mimetype = "application/pdf"
+    suffix = "" if document.published else "-ontwerp"
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{letter.slug}-r{document.data_revision}{suffix}.pdf"'
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-SHA256"] = document.sha256
+    response.set_etag(document.sha256)
+    return response.make_conditional(request)
+
+
+@bp.get("/organise/letters/<slug>/document.pdf")
+@login_required
+def organiser_document(slug: str):
+    letter = organiser_letter_or_404(slug)
+    if request.args.get("version") == "previous":
+        previous = documents.latest_ready(letter)
+        if previous is None:
+            abort(404)
+        return _pdf_response(letter, previous)
+    try:
+        document = documents.get_or_compile(letter)
+        db.session.commit()
+    except OperationalError:
+        # SQLite: a read transaction that must write while another request
+        # writes; once more, on a fresh snapshot.
+        db.session.rollback()
+        letter = organiser_letter_or_404(slug)
+        document = documents.get_or_compile(letter)
+        db.session.commit()
+    if document.status == documents.READY:
+        return _pdf_response(letter, document)
+    previous = documents.latest_ready(letter)
+    response = make_response(
+        render_template(
+            "organise/document_pending.html",
+            letter=letter,
+            document=document,
+            previous=previous,
+            draft=letter.state != LetterState.PUBLISHED,
+        ),
+        202 if document.status == documents.PENDING else 200,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
