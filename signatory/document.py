@@ -684,6 +684,9 @@ class ContributionBlock(Flowable):
         self.frame_height = frame_height
 
     def wrap(self, availWidth, availHeight):
+        if getattr(self, "_wrapped_width", None) == availWidth:
+            return self.width, self.height
+        self._wrapped_width = availWidth
         _, self.paragraph_height = self.paragraph.wrap(availWidth, 1_000_000)
         self.attribution_height = 0.0
         if self.attribution is not None:

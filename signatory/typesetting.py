@@ -205,8 +205,14 @@ def script_runs(text: str) -> list[tuple[str, str]]:
     return [(font, "".join(chars)) for font, chars in runs]
 
 
+@cache
+def _arabic_pattern() -> re.Pattern:
+    return re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _ARABIC_RANGES) + "]")
+
+
 def has_arabic(text: str) -> bool:
-    return any(font_for_char(c) == ARABIC for c in text)
+    """Whether any character of text is set in the Arabic font."""
+    return _arabic_pattern().search(text) is not None
 
 
 # --- input normalisation ------------------------------------------------------
