@@ -122,3 +122,28 @@ def test_chart_svg_escapes_and_handles_no_data():
     days = [(date(2031, 6, 1) + timedelta(days=i), i) for i in range(40)]
     svg = overview.chart_svg(days, title="t")
     assert svg.count("<rect") == 40
+
+
+def test_hostile_input_never_makes_a_500(app, client):
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(letter, paragraph="Tekst.")
+        make_user("admin@example.org", admin=True)
+        signature_id = signature.id
+    html = client.get("/organise/login").get_data(as_text=True)
+    token = csrf_token(html)
+    response = client.post("/organise/login", data={"email": "admin@example.org\x00", "password": "x\x00", "csrf_token": token, "next": "/organise/\x00"})
+    assert response.status_code in (401, 422)
+    login(client, "admin@example.org")
+    token = csrf_token(client.get("/organise/").get_data(as_text=True))
+    for url in ("/organise/audit?letter=a%00b", "/organise/letters/brief/signatures?q=%00%ff&status=%00",
+                "/organise/letters/brief/moderation?status=%00&page=99999999999999999999"):
+        assert client.get(url).status_code < 500, url
+    created = client.post("/organise/letters/new", data={**FIELDS, "title": "Nul\x00titel", "body": "a\x00b", "action": "save", "csrf_token": token})
+    assert created.status_code == 303
+    moderated = client.post(f"/organise/signatures/{signature_id}/moderation", data={"decision": "reject", "reason": "x\x00y", "next": "\x00", "csrf_token": token})
+    assert moderated.status_code == 303
+    bulk = client.post("/organise/letters/brief/moderation/approve", data={"ids": ["1\x00", "99999999999999999999"], "csrf_token": token})
+    assert bulk.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Letter.title).where(Letter.slug == "nieuwe-brief")) == "Nultitel"

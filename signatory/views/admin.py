@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import audit
 from ..auth import AccountError, admin_required_or_403, create_user
 from ..extensions import db
-from ..letters import get_letter
+from ..letters import SLUG_PATTERN, get_letter
 from ..models import AuditEntry, Letter, LetterGrant, User
 from .organise_forms import ActionForm, UserForm
 
@@ -103,7 +103,8 @@ def audit_log():
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     letter = None
     if request.args.get("letter"):
-        letter = get_letter(request.args["letter"])
+        slug = request.args["letter"]
+        letter = get_letter(slug) if SLUG_PATTERN.match(slug) else None
         if letter is None:
             abort(404)
         query = query.where(AuditEntry.letter_id == letter.id)

@@ -1,6 +1,8 @@
 """Forms of the organiser's workspace (Flask-WTF, CSRF included)."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,17 +26,26 @@ from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_controls(value):
+    """NUL and other control characters never reach the database
+    (PostgreSQL refuses NUL in text); line breaks and tabs stay."""
+    return _CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
-        _l("E-mailadres"), filters=[_strip],
+        _l("E-mailadres"), filters=[_no_controls, _strip],
         validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=320)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
-        _l("Wachtwoord"), validators=[DataRequired(_l("Vul je wachtwoord in.")), Length(max=1000)],
+        _l("Wachtwoord"), filters=[_no_controls], validators=[DataRequired(_l("Vul je wachtwoord in.")), Length(max=1000)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = HiddenField()
+    next = HiddenField(filters=[_no_controls])
 
 
 class PasswordForm(FlaskForm):
@@ -59,7 +70,7 @@ class PasswordForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("E-mailadres"), filters=[_strip], validators=[DataRequired(_l("Vul een e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)])
+    email = EmailField(_l("E-mailadres"), filters=[_no_controls, _strip], validators=[DataRequired(_l("Vul een e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)])
     password = PasswordField(
         _l("Wachtwoord"),
         validators=[DataRequired(_l("Kies een wachtwoord.")), Length(min=MIN_PASSWORD_LENGTH, max=1000, message=_l("Minstens %(min)d tekens.", min=MIN_PASSWORD_LENGTH))],
@@ -74,7 +85,7 @@ class ActionForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reden (niet verplicht)"), filters=[_strip], validators=[Optional(), Length(max=1000)])
+    reason = StringField(_l("Reden (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=1000)])
 
 
 class DeadlineForm(FlaskForm):
@@ -90,21 +101,21 @@ TIMEZONES = [
 
 class LetterForm(FlaskForm):
     slug = StringField(
-        _l("Adres (slug)"), filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+        _l("Adres (slug)"), filters=[_no_controls, lambda v: v.strip().lower() if isinstance(v, str) else v],
         validators=[DataRequired(_l("Kies een adres.")), Regexp(SLUG_PATTERN.pattern, message=_l("Kleine letters, cijfers en koppeltekens, bv. integratie-2011."))],
         description=_l("De brief staat op /letters/<adres>. Kan later niet meer veranderen."),
     )
-    title = StringField(_l("Titel"), filters=[_strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
-    subtitle = StringField(_l("Ondertitel"), filters=[_strip], validators=[Optional(), Length(max=300)])
-    organiser = StringField(_l("Organisator"), filters=[_strip], validators=[Optional(), Length(max=200)],
+    title = StringField(_l("Titel"), filters=[_no_controls, _strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
+    subtitle = StringField(_l("Ondertitel"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=300)])
+    organiser = StringField(_l("Organisator"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
                             description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."))
-    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[_strip], validators=[Optional(), Length(max=200)],
+    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
                              description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
-    contact = StringField(_l("Contact"), filters=[_strip], validators=[Optional(), Length(max=500)],
+    contact = StringField(_l("Contact"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
                           description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."))
-    intro = TextAreaField(_l("Oproep om te tekenen"), filters=[_strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
+    intro = TextAreaField(_l("Oproep om te tekenen"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     body = TextAreaField(
-        _l("Tekst (Markdown)"), validators=[DataRequired(_l("Schrijf de tekst van de brief.")), Length(max=200_000)],
+        _l("Tekst (Markdown)"), filters=[_no_controls], validators=[DataRequired(_l("Schrijf de tekst van de brief.")), Length(max=200_000)],
         description=_l("Een lege lijn begint een nieuwe alinea; ## Tussentitel, *schuin*, **vet**, - opsomming, > citaat."),
         render_kw={"rows": 18},
     )
@@ -116,7 +127,7 @@ class LetterForm(FlaskForm):
         choices=[("nl-BE", _l("Nederlands (België): 'Van den Broeck' onder V")), ("nl-NL", _l("Nederlands (Nederland): 'van den Broek' onder B")), ("en", _l("Engels"))],
         default="nl-BE",
     )
-    note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[_strip], validators=[Optional(), Length(max=500)],
+    note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
                        description=_l("Als er al getekend werd, wordt een wijziging van de tekst een nieuwe, zichtbare versie."))
 
 
@@ -126,9 +137,9 @@ class ModerationForm(FlaskForm):
         choices=[("approve", _l("Goedkeuren")), ("reject", _l("Weigeren")), ("revise", _l("Laten herschrijven"))],
         validators=[DataRequired(_l("Kies een beslissing."))],
     )
-    reason = TextAreaField(_l("Reden of vraag aan de ondertekenaar"), filters=[_strip], validators=[Optional(), Length(max=1000)])
+    reason = TextAreaField(_l("Reden of vraag aan de ondertekenaar"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=1000)])
     notify = BooleanField(_l("Stuur de reden naar de ondertekenaar"))
-    next = HiddenField()
+    next = HiddenField(filters=[_no_controls])
 
 
 class PaperForm(SignatureFieldsMixin, FlaskForm):
@@ -147,11 +158,11 @@ class PaperForm(SignatureFieldsMixin, FlaskForm):
         default=Kind.PERSON.value,
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
-    organisation = StringField(_l("Naam van de organisatie"), filters=[_strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
-    email = EmailField(_l("E-mailadres (niet verplicht)"), filters=[_strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])],
+    organisation = StringField(_l("Naam van de organisatie"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
+    email = EmailField(_l("E-mailadres (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])],
                        description=_l("Alleen als het op het formulier staat."))
     override_reason = StringField(
-        _l("Reden om de tienlijnenregel niet toe te passen (niet verplicht)"), filters=[_strip],
+        _l("Reden om de tienlijnenregel niet toe te passen (niet verplicht)"), filters=[_no_controls, _strip],
         validators=[Optional(), Length(max=500)],
         description=_l("Alleen invullen als de paragraaf langer is dan tien lijnen en toch zo gepubliceerd mag worden; de reden komt in het auditlogboek."),
     )
