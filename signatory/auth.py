@@ -98,7 +98,9 @@ def manageable_letters(user: User) -> list[Letter]:
 def organiser_letter_or_404(slug: str) -> Letter:
     """The letter behind an /organise/ URL, if the logged-in user may manage
     it (404 for others: they need not learn which slugs exist)."""
-    letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+    from .letters import get_letter
+
+    letter = get_letter(slug)
     if letter is None or not current_user.is_authenticated or not can_manage(current_user, letter):
         abort(404)
     return letter

@@ -10,7 +10,7 @@ from .extensions import db, migrate
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # GET endpoints that write (following a confirmation link does, by design).
-WRITING_GET_ENDPOINTS = frozenset({"public.confirm"})
+WRITING_GET_ENDPOINTS = frozenset({"public.confirm", "documents.organiser_document"})
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,8 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from .extensions import db
 
@@ -44,6 +45,11 @@ def render_http_error(error: HTTPException):
 def render_unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return render_http_error(error)
+    if isinstance(error, DataError):
+        # A value the database refuses (a NUL byte, a number out of range)
+        # that slipped past a form: the request is at fault, not the server.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path, error.orig)
+        return render_http_error(BadRequest())
     log.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
     message = _("Er ging iets mis aan onze kant. Probeer het later opnieuw.")

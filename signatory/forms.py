@@ -168,3 +168,18 @@ class ResendForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Only the form token: withdrawing is a POST, never a link."""
+
+
+def field_attributes(field, required: bool = False) -> dict:
+    """ARIA and required attributes for a form field, only those that apply
+    (a None would be rendered by WTForms as the text "None")."""
+    described = [f"{field.id}-hint"] if field.description else []
+    attributes = {}
+    if field.errors:
+        attributes["aria-invalid"] = "true"
+        described.append(f"{field.id}-error")
+    if described:
+        attributes["aria-describedby"] = " ".join(described)
+    if required:
+        attributes["required"] = True
+    return attributes

@@ -38,3 +38,4 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language_context():
         return {"current_language": current_language, "LANGUAGES": LANGUAGES}
+

@@ -134,6 +134,8 @@ def validate_slug(slug: str) -> str:
 
 
 def get_letter(slug: str) -> Letter | None:
+    if not SLUG_PATTERN.match(slug or ""):
+        return None  # never hand the database a NUL or a megabyte of slug
     return db.session.scalar(select(Letter).where(Letter.slug == slug))
 
 

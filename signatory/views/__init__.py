@@ -7,6 +7,9 @@ from ..extensions import csrf, limiter
 def init_app(app: Flask) -> None:
     from . import api, public
 
+    from ..forms import field_attributes
+
+    app.jinja_env.globals["field_attributes"] = field_attributes
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     # The organiser's workspace (issue 4). Its login guard is registered

@@ -268,11 +268,19 @@ def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)
     target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not is_local_path(target):
         target = "/"
     response = redirect(target, 303)
     response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+def is_local_path(target: str) -> bool:
+    """A path on this site: no scheme, no other host, no header injection."""
+    return (
+        target.startswith("/") and not target.startswith("//")
+        and not any(char in target for char in "\\\r\n\t\x00")
+    )
 
 
 # --- queries for the public lists -------------------------------------------------
