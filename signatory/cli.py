@@ -9,6 +9,8 @@ from flask.cli import AppGroup
 
 from .extensions import db
 
+PURGE_INTERVAL_SECONDS = 3600
+
 letters_cli = AppGroup("letters", help="Import, list, open and close letters.")
 outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
 
@@ -145,16 +147,25 @@ def send_outbox_command(loop: bool, interval: float):
     """Deliver every queued e-mail that is due, then exit 0."""
     from . import mail
 
+    import time
+
+    from .privacy import purge
     from .publication import queue_due_reminders
 
-    def remind():
+    last_purge = [float("-inf")]
+
+    def before_round() -> int:
+        """Queue due reminders, and apply the retention rules once an hour."""
         queued = queue_due_reminders()
+        if time.monotonic() - last_purge[0] >= PURGE_INTERVAL_SECONDS:
+            purge()
+            last_purge[0] = time.monotonic()
         db.session.commit()
         return queued
 
     if loop:
-        mail.deliver_forever(interval=interval, echo=click.echo, before_round=remind)
+        mail.deliver_forever(interval=interval, echo=click.echo, before_round=before_round)
         return
-    reminders = remind()
+    reminders = before_round()
     report = mail.deliver_due()
     click.echo(report.summary() + (f" ({reminders} reminders queued)" if reminders else ""))

@@ -49,6 +49,7 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "SIGN_RATE_LIMIT": _rate_limit(env),
         "RATELIMIT_STORAGE_URI": _storage_uri(env),
         "TRUSTED_PROXIES": _trusted_proxies(env),
+        "ADDRESS_RETENTION_MONTHS": _retention_months(env),
     }
 
 
@@ -172,4 +173,12 @@ def _trusted_proxies(env) -> int:
     raw = _value(env, "TRUSTED_PROXIES") or "0"
     if not raw.isdigit() or int(raw) > 10:
         raise ConfigError(f"TRUSTED_PROXIES must be a whole number from 0 to 10: {raw!r}")
+    return int(raw)
+
+
+def _retention_months(env) -> int:
+    """How long after publication e-mail and postal addresses are kept."""
+    raw = _value(env, "ADDRESS_RETENTION_MONTHS") or "12"
+    if not raw.isdigit() or int(raw) > 1200:
+        raise ConfigError(f"ADDRESS_RETENTION_MONTHS must be a whole number of months from 0 to 1200: {raw!r}")
     return int(raw)

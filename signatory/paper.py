@@ -27,7 +27,7 @@ from .models import Letter, Signature, User, utcnow
 from .signing import (
     SignatureDetails,
     SigningError,
-    _new_signature,
+    new_signature,
     clean_details,
     normalise_email,
 )
@@ -88,7 +88,7 @@ def enter_form(
     email, email_key = None, None
     if cleaned.email:
         email, email_key = normalise_email(cleaned.email)
-    signature = _new_signature(letter, cleaned, email=email, email_key=email_key)
+    signature = new_signature(letter, cleaned, email=email, email_key=email_key)
     now = utcnow()
     signature.source = source
     signature.received_on = received_on or date.today()

@@ -11,7 +11,6 @@ loop).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,22 +24,12 @@ from .models import Letter, OutboxMessage, Signature, User, utcnow
 from .states import LetterState, OutboxStatus, ParagraphStatus, SignatureStatus
 
 UNCONFIRMED_WINDOW = timedelta(days=30)
-DEFAULT_ADDRESS_RETENTION_MONTHS = 12
 PERSONAL_TEXT_FIELDS = ("first_name", "last_name", "organisation", "organisation_key", "function", "address", "place", "paragraph")
 
 
 def address_retention_months() -> int:
-    """`ADDRESS_RETENTION_MONTHS` from the app config or the environment."""
-    value = current_app.config.get("ADDRESS_RETENTION_MONTHS") or os.environ.get("ADDRESS_RETENTION_MONTHS")
-    if value in (None, ""):
-        return DEFAULT_ADDRESS_RETENTION_MONTHS
-    try:
-        months = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"ADDRESS_RETENTION_MONTHS must be a whole number of months, not {value!r}") from None
-    if not 0 <= months <= 1200:
-        raise ValueError("ADDRESS_RETENTION_MONTHS must be between 0 and 1200")
-    return months
+    """`ADDRESS_RETENTION_MONTHS`, validated with the other settings."""
+    return current_app.config["ADDRESS_RETENTION_MONTHS"]
 
 
 def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> None:

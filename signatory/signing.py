@@ -208,7 +208,7 @@ def sign(letter: Letter, details: SignatureDetails, *, ip: str | None = None) ->
     if not details.email:
         raise SigningError(_l("Vul je e-mailadres in."), "email")
     email, email_key = normalise_email(details.email)
-    signature = _new_signature(letter, details, email=email, email_key=email_key)
+    signature = new_signature(letter, details, email=email, email_key=email_key)
     signature.ip_hash = hash_ip(ip)
     try:
         with db.session.begin_nested():
@@ -219,7 +219,7 @@ def sign(letter: Letter, details: SignatureDetails, *, ip: str | None = None) ->
     return SignOutcome(signature)
 
 
-def _new_signature(letter: Letter, details: SignatureDetails, **extra) -> Signature:
+def new_signature(letter: Letter, details: SignatureDetails, **extra) -> Signature:
     paragraph_status = ParagraphStatus.PENDING if details.paragraph else ParagraphStatus.NONE
     return Signature(
         letter_id=letter.id,
