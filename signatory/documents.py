@@ -279,12 +279,22 @@ def get_or_compile(letter: Letter) -> Document:
 
 
 def freeze_published_document(letter: Letter) -> Document:
-    """Compile the published document now and keep it: `published=True`,
-    its SHA-256 stored. Called by the publish step; flushes, never commits.
-    Calling it again for the same revision returns the same document."""
+    """Compile the published document and keep it: `published=True`, its
+    SHA-256 stored. Called by the publish step and by an erasure after
+    publication (a new, dated version); flushes, never commits. A small letter
+    compiles now; a large one in the background after the commit. Calling it
+    again for the same revision returns the same document."""
     session = db.session
     document = _find(session, letter.id, letter.data_revision, True)
     if document is not None and document.status == READY:
+        return document
+    inline_limit = current_app.config.get("PDF_INLINE_SECONDS", DEFAULT_INLINE_SECONDS)
+    if estimated_seconds(letter) > inline_limit:
+        # A large letter: publish at once, compile outside the request; the
+        # public page offers the document as soon as it is ready.
+        if document is None:
+            document = _insert(session, letter, True, PENDING)
+        _start_after_commit(session, current_app._get_current_object(), document.id)
         return document
     data = document_data(letter)
     compiled = compile_document(data, draft=False)

@@ -235,6 +235,9 @@ def bump_revision(letter_or_id: Letter | int) -> None:
         .values(data_revision=Letter.data_revision + 1)
         .execution_options(synchronize_session=False)
     )
+    loaded = db.session.identity_map.get(db.session.identity_key(Letter, letter_id))
+    if loaded is not None:
+        db.session.refresh(loaded, ["data_revision"])
 
 
 def adjust_counts(signature: Signature, delta: int) -> None:

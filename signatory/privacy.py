@@ -62,6 +62,11 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
         adjust_counts(signature, -1)
     else:
         bump_revision(letter)
+    if letter.state == LetterState.PUBLISHED:
+        # DESIGN §3: the public page and PDF are regenerated as a new version.
+        from .documents import freeze_published_document
+
+        freeze_published_document(letter)
     audit.record(
         "signature.erase", user=organiser, signature=signature, actor=actor,
         was_counted=was_counted, had_published_paragraph=had_paragraph,

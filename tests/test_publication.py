@@ -219,3 +219,46 @@ def test_no_reminder_when_the_letter_closed(app):
         letter.deadline = date.today() - timedelta(days=1)
         db.session.commit()
         assert publication.queue_due_reminders() == 0
+
+
+def test_an_erasure_after_publication_makes_a_new_dated_version(app, client):
+    from signatory.models import Document, User
+    from signatory.privacy import erase
+
+    with app.app_context():
+        letter = make_letter()
+        keep = make_signature(letter, email="keep@example.org", first_name="Blijft", last_name="Staan")
+        gone = make_signature(letter, email="gone@example.org", first_name="Wordt", last_name="Gewist")
+        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        db.session.commit()
+        gone_id = gone.id
+    first = client.get("/letters/brief/document.pdf").data
+    with app.app_context():
+        erase(db.session.get(Signature, gone_id), None, actor="test")
+        db.session.commit()
+        versions = db.session.scalars(select(Document).where(Document.published.is_(True))).all()
+        assert len(versions) == 2 and all(v.status == "ready" for v in versions)
+    second = client.get("/letters/brief/document.pdf").data
+    assert second != first
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(second)).pages)
+    assert "Blijft" in text and "Gewist" not in text
+
+
+def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, client):
+    from signatory import documents
+    from signatory.models import Document
+
+    app.config["PDF_INLINE_SECONDS"] = 0  # every letter counts as large
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter)
+        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        db.session.commit()
+        assert db.session.scalar(select(Document.status)) in ("pending", "ready")
+    documents.wait_for_compiles()
+    response = client.get("/letters/brief/document.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")

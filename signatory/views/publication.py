@@ -204,9 +204,14 @@ def published_document_info(letter) -> Document | None:
 @bp.get("/letters/<slug>/document.pdf")
 def public_document(slug: str):
     letter = public_letter_or_404(slug)
+    if letter.state != LetterState.PUBLISHED:
+        abort(404)
     document = published_document_info(letter)
     if document is None or document.pdf is None:
-        abort(404)
+        # Published a moment ago and still being compiled (a large letter).
+        response = make_response(render_template("public/document_pending.html", letter=letter), 503)
+        response.headers["Retry-After"] = "30"
+        return response
     response = make_response(document.pdf)
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{letter.slug}.pdf"'
