@@ -385,3 +385,16 @@ def outbox_counts(letter_id: int | None = None, kind: str | None = None) -> dict
     counts = {status.value: 0 for status in OutboxStatus}
     counts.update({status: count for status, count in db.session.execute(query)})
     return counts
+
+
+def failed_messages(letter_id: int, limit: int = 50) -> list[OutboxMessage]:
+    """Messages that will never arrive (refused address, unbuildable), newest
+    first: the organiser sees them and can reach those people another way."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.letter_id == letter_id, OutboxMessage.status == OutboxStatus.FAILED)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )

@@ -262,3 +262,16 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
     documents.wait_for_compiles()
     response = client.get("/letters/brief/document.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
+def test_the_organiser_sees_mail_that_will_never_arrive(app, client):
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(letter, confirmed=False)
+        message = db.session.scalar(select(OutboxMessage))
+        message.status = "failed"
+        message.last_error = "PermanentFailure: 550 no such user"
+        make_user(admin=True)
+    login(client)
+    html = client.get("/organise/letters/brief").get_data(as_text=True)
+    assert "E-mails die niet aankwamen" in html and "550 no such user" in html and "ayse@example.org" in html

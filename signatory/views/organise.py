@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, make_response, redirect, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, exports, letters, moderation, overview, paper
+from .. import audit, exports, letters, mail, moderation, overview, paper
 from ..auth import manageable_letters, organiser_letter_or_404
 from ..extensions import db
 from ..letters import LetterError, LetterSource
@@ -130,6 +130,7 @@ def letter(slug: str):
         summary=overview.overview(letter),
         grants=grants,
         organisers=organisers,
+        failed_mail=mail.failed_messages(letter.id),
     )
 
 

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from .. import publication
 from ..auth import organiser_letter_or_404
+from ..moderation import unverified_organisation_count
 from ..extensions import db
 from ..letters import public_letter_or_404
 from ..models import Answer, Document, Signature
@@ -68,19 +69,8 @@ def _render_publication(letter, publish_form=None, answer_form=None, status=200)
         notices=publication.notice_counts(letter),
         answers=publication.answers_of(letter),
         document=document,
-        unverified=_unverified_organisations(letter),
+        unverified=unverified_organisation_count(letter),
     ), status
-
-
-def _unverified_organisations(letter) -> int:
-    from sqlalchemy import func
-
-    return db.session.scalar(
-        select(func.count()).select_from(Signature).where(
-            Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED,
-            Signature.kind == "organisation", Signature.verified_at.is_(None),
-        )
-    )
 
 
 def _attach_error(form: FlaskForm, error: publication.PublicationError) -> None:
