@@ -430,12 +430,6 @@ def test_the_error_summary_takes_the_focus_after_a_failed_submit(live_server, pa
     expect(page.locator("#email")).to_have_value("not-an-address")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG templates/_macros.html text_field (and letter.html paragraph): None passed to WTForms "
-    "renders aria-invalid=\"None\", aria-describedby=\"None\" and required=\"None\" (optional fields "
-    "become required for assistive technology; ARIA treats an unknown aria-invalid value as true)",
-)
 def test_fields_carry_valid_aria_and_required_attributes(live_server, page_at):
     """Optional fields are not marked required and no field is announced as
     invalid before anything was sent; aria-describedby points at real ids."""
