@@ -92,26 +92,26 @@ def list_letters_command():
 @click.argument("slug")
 def open_letter_command(slug: str):
     """Open a letter for signing."""
-    from .letters import LetterError, open_letter
+    from .letters import open_letter
 
-    letter = _letter_or_fail(slug)
-    try:
-        open_letter(letter)
-    except LetterError as error:
-        raise click.ClickException(str(error)) from None
-    db.session.commit()
-    click.echo(f"{slug}: {letter.status}")
+    _change_state(slug, open_letter)
 
 
 @letters_cli.command("close")
 @click.argument("slug")
 def close_letter_command(slug: str):
     """Close a letter: signing stops."""
-    from .letters import LetterError, close_letter
+    from .letters import close_letter
+
+    _change_state(slug, close_letter)
+
+
+def _change_state(slug: str, change) -> None:
+    from .letters import LetterError
 
     letter = _letter_or_fail(slug)
     try:
-        close_letter(letter)
+        change(letter)
     except LetterError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 
 from .extensions import db
 from .models import Letter, Signature, utcnow
-from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
+from .states import Kind, ParagraphStatus, SignatureStatus, Source
 
 DEMO_SLUG = "demo"
 DEMO_FILE = Path(__file__).resolve().parent / "demo" / "letter.md"

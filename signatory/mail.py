@@ -89,6 +89,23 @@ def queue_email(
     return message
 
 
+def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> OutboxMessage | None:
+    """A message to a signer, in their language, with their manage link
+    (every message to a signer carries it: change or withdraw at any time)."""
+    from .tokens import manage_url
+
+    return queue_email(
+        kind,
+        recipient=signature.email,
+        template=template,
+        language=signature.language,
+        letter=signature.letter,
+        signature=signature,
+        manage_url=manage_url(signature.id),
+        **context,
+    )
+
+
 def render_email(template: str, language: str, **context) -> tuple[str, str, str]:
     """(subject, plain text, HTML). The plain-text template sets `subject`."""
     with force_locale(language):
@@ -303,7 +320,7 @@ def deliver_due(transport=None, batch: int = 200, now: datetime | None = None, o
                 break
             for row_id in ids:
                 seen.add(row_id)
-                token = claim(row_id, utcnow())
+                token = claim(row_id, max(utcnow(), started))
                 if token is None:
                     report.skipped += 1
                     continue

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
-from . import audit, mail, tokens
+from . import audit, mail
 from .extensions import db
 from .letters import adjust_counts, bump_revision
 from .models import Letter, Signature, User, utcnow
@@ -154,16 +154,7 @@ def notify_decision(signature: Signature, decision: str, reason: str) -> bool:
     if not signature.email:
         return False
     template = "paragraph_revise" if decision == REVISE else "paragraph_rejected"
-    mail.queue_email(
-        f"paragraph.{decision}",
-        recipient=signature.email,
-        template=template,
-        language=signature.language,
-        letter=signature.letter,
-        signature=signature,
-        reason=reason,
-        manage_url=tokens.manage_url(signature.id),
-    )
+    mail.queue_to_signer(f"paragraph.{decision}", signature, template=template, reason=reason)
     audit.record(f"paragraph.{decision}.mailed", signature=signature, actor="system")
     return True
 

@@ -239,17 +239,11 @@ def queue_due_reminders(now: datetime | None = None, limit: int = 1000) -> int:
         if not signature.letter.is_signable:
             continue  # closed by the clock
         signature.reminded_at = now
-        message = mail.queue_email(
-            REMINDER_KIND,
-            recipient=signature.email,
-            template="reminder",
-            language=signature.language,
-            letter=signature.letter,
-            signature=signature,
+        message = mail.queue_to_signer(
+            REMINDER_KIND, signature, template="reminder",
             dedup_key=f"{REMINDER_KIND}:{signature.id}",
             headers={"List-Unsubscribe": f"<{tokens.manage_url(signature.id)}>"},
             confirm_url=tokens.confirm_url(signature.id),
-            manage_url=tokens.manage_url(signature.id),
         )
         queued += message is not None
     return queued

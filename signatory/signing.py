@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import mail, tokens
@@ -272,30 +272,15 @@ def _answer_duplicate(letter: Letter, details: SignatureDetails, email_key: str)
 
 
 def queue_confirmation(signature: Signature) -> None:
-    mail.queue_email(
-        "confirm",
-        recipient=signature.email,
-        template="confirm",
-        language=signature.language,
-        letter=signature.letter,
-        signature=signature,
-        confirm_url=tokens.confirm_url(signature.id),
-        manage_url=tokens.manage_url(signature.id),
-    )
+    mail.queue_to_signer("confirm", signature, template="confirm", confirm_url=tokens.confirm_url(signature.id))
 
 
 def queue_links_reminder(signature: Signature) -> None:
     """The links of an existing signature, for its owner's mailbox."""
     confirmed = signature.status == SignatureStatus.CONFIRMED
-    mail.queue_email(
-        "links",
-        recipient=signature.email,
-        template="links",
-        language=signature.language,
-        letter=signature.letter,
-        signature=signature,
+    mail.queue_to_signer(
+        "links", signature, template="links",
         confirm_url=None if confirmed else tokens.confirm_url(signature.id),
-        manage_url=tokens.manage_url(signature.id),
     )
 
 
@@ -327,11 +312,24 @@ def confirm(token: str) -> Signature:
         raise LinkError(_l("Deze handtekening werd ingetrokken en kan niet meer bevestigd worden."))
     if signature.letter.state == LetterState.PUBLISHED:
         raise LinkError(_l("De brief is intussen gepubliceerd; er kan niet meer bevestigd worden."))
-    signature.status = SignatureStatus.CONFIRMED
-    signature.confirmed_at = utcnow()
-    db.session.flush()
-    adjust_counts(signature, +1)
+    if _change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED, confirmed_at=utcnow()):
+        adjust_counts(signature, +1)
     return signature
+
+
+def _change_status(signature: Signature, expected: str, new: str, **values) -> bool:
+    """Move a signature from one status to another with one conditional
+    UPDATE, so that when the same link is followed twice at once, only one
+    request makes the change (and only that one adjusts the counts)."""
+    db.session.flush()
+    changed = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.status == expected)
+        .values(status=new, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(signature)
+    return changed == 1
 
 
 # --- managing ------------------------------------------------------------------------
@@ -380,14 +378,11 @@ def change(signature: Signature, details: SignatureDetails) -> list[str]:
 
 def withdraw(signature: Signature) -> None:
     """Withdraw a signature (a POST, never a GET: mail scanners follow links)."""
-    if signature.status not in LIVE_STATUSES:
-        return
-    was_counted = signature.is_counted
-    signature.status = SignatureStatus.WITHDRAWN
-    signature.withdrawn_at = utcnow()
-    db.session.flush()
-    if was_counted:
+    now = utcnow()
+    if _change_status(signature, SignatureStatus.CONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now):
         adjust_counts(signature, -1)
+    else:
+        _change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now)
 
 
 def resend_links(letter: Letter, address: str) -> int:

@@ -139,21 +139,7 @@ def _kept_and_real(app) -> tuple[tuple[int, int], tuple[int, int]]:
         )
 
 
-COUNTER_RACE = (
-    "BUG signatory/signing.py confirm()/withdraw(): the status is read, then changed by an unconditional "
-    "ORM UPDATE, then adjust_counts() adds ±1; under PostgreSQL READ COMMITTED two requests for the same "
-    "link both see the old status and both adjust the counter (SQLite serialises them with BEGIN "
-    "IMMEDIATE). Needs a conditional UPDATE … WHERE status = … (rowcount) or SELECT … FOR UPDATE."
-)
-
-
-def _expect_counter_race_on_postgresql(app, request):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=COUNTER_RACE))
-
-
-def test_parallel_confirmations_keep_the_counter_exact(letter_app, request):
-    _expect_counter_race_on_postgresql(letter_app, request)
+def test_parallel_confirmations_keep_the_counter_exact(letter_app):
     ids = _make_signatures(letter_app, 20, confirmed=False)
     with letter_app.app_context():
         links = [f"/confirm/{tokens.make_token(tokens.CONFIRM, sid)}" for sid in ids]
@@ -173,8 +159,7 @@ def test_parallel_confirmations_keep_the_counter_exact(letter_app, request):
     assert letter_app.test_client().get("/api/letters/brief").get_json()["signatures"] == len(ids)
 
 
-def test_parallel_withdrawals_keep_the_counter_exact(letter_app, request):
-    _expect_counter_race_on_postgresql(letter_app, request)
+def test_parallel_withdrawals_keep_the_counter_exact(letter_app):
     ids = _make_signatures(letter_app, 20, confirmed=True)
     assert _kept_and_real(letter_app)[0][0] == 20
     with letter_app.app_context():

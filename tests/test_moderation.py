@@ -9,7 +9,7 @@ import json
 from sqlalchemy import select
 
 from conftest import csrf_token, deliver, links, login, make_letter, make_signature, make_user, outbox_messages, path_of, plain_text
-from signatory import moderation, signing, tokens
+from signatory import moderation, signing
 from signatory.extensions import db
 from signatory.models import AuditEntry, Letter, OutboxMessage, Signature, User
 

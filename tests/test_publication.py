@@ -178,7 +178,7 @@ def test_published_paragraphs_are_linkable_and_attributed_as_consented(app, clie
         letter = make_letter()
         named = make_signature(letter, email="a@example.org", paragraph="Met naam.", first_name="Nele", last_name="Naam")
         anonymous = make_signature(letter, email="b@example.org", paragraph="Zonder naam.", consent_name=False, place="Lier")
-        pending = make_signature(letter, email="c@example.org", paragraph="Nog niet gemodereerd.")
+        make_signature(letter, email="c@example.org", paragraph="Nog niet gemodereerd.")
         private = make_signature(letter, email="d@example.org", paragraph="Niet publiceren.", consent_paragraph=False)
         for signature in (named, anonymous, private):
             signature.paragraph_status = "approved"
@@ -222,12 +222,12 @@ def test_no_reminder_when_the_letter_closed(app):
 
 
 def test_an_erasure_after_publication_makes_a_new_dated_version(app, client):
-    from signatory.models import Document, User
+    from signatory.models import Document
     from signatory.privacy import erase
 
     with app.app_context():
         letter = make_letter()
-        keep = make_signature(letter, email="keep@example.org", first_name="Blijft", last_name="Staan")
+        make_signature(letter, email="keep@example.org", first_name="Blijft", last_name="Staan")
         gone = make_signature(letter, email="gone@example.org", first_name="Wordt", last_name="Gewist")
         publication.publish(letter, date(2030, 6, 20), "Verstuurd")
         db.session.commit()
@@ -267,7 +267,7 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
 def test_the_organiser_sees_mail_that_will_never_arrive(app, client):
     with app.app_context():
         letter = make_letter()
-        signature = make_signature(letter, confirmed=False)
+        make_signature(letter, confirmed=False)
         message = db.session.scalar(select(OutboxMessage))
         message.status = "failed"
         message.last_error = "PermanentFailure: 550 no such user"

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import (
-    csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, plain_text,
-    sign_form,
+    csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, sign_form,
 )
 from signatory import signing, tokens
 from signatory.extensions import db

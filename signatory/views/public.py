@@ -157,13 +157,17 @@ def paragraph_lines():
     return response
 
 
+def _link_problem(error: signing.LinkError):
+    db.session.rollback()
+    return render_template("public/link_problem.html", message=error.message), 410
+
+
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     try:
         signature = signing.confirm(token)
     except signing.LinkError as error:
-        db.session.rollback()
-        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+        return _link_problem(error)
     db.session.commit()
     response = make_response(render_template("public/confirmed.html", signature=signature, letter=signature.letter))
     response.headers["Cache-Control"] = "no-store"
@@ -176,7 +180,7 @@ def manage(token: str):
     try:
         signature = signing.manageable_signature(token)
     except signing.LinkError as error:
-        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+        return _link_problem(error)
     form = ManageForm(obj=signature if request.method == "GET" else None)
     status = 200
     if request.method == "POST":
@@ -211,7 +215,7 @@ def withdraw(token: str):
     try:
         signature = signing.manageable_signature(token)
     except signing.LinkError as error:
-        return render_template("public/link_problem.html", message=error.message, form=ResendForm()), 410
+        return _link_problem(error)
     signing.withdraw(signature)
     db.session.commit()
     return render_template("public/withdrawn.html", letter=signature.letter)
