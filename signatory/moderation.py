@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from . import audit, mail
 from .extensions import db
 from .letters import adjust_counts, bump_revision
+from .signing import change_status
 from .models import Letter, Signature, User, utcnow
 from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
 
@@ -200,11 +201,13 @@ def reject_signature(signature: Signature, organiser: User, reason: str = "") ->
         raise ModerationError(_l("Alleen een geldige handtekening kan geweigerd worden."))
     _check_not_frozen(signature.letter)
     was_counted = signature.is_counted
-    signature.status_before_rejection = signature.status
-    signature.status = SignatureStatus.REJECTED
-    signature.rejection_reason = _clean_reason(reason)
-    signature.rejected_at = utcnow()
-    db.session.flush()
+    previous = signature.status
+    # One conditional UPDATE: a double click rejects, and uncounts, once.
+    if not change_status(
+        signature, previous, SignatureStatus.REJECTED, status_before_rejection=previous,
+        rejection_reason=_clean_reason(reason), rejected_at=utcnow(),
+    ):
+        return
     if was_counted:
         adjust_counts(signature, -1)
     audit.record("signature.reject", user=organiser, signature=signature, was_counted=was_counted)
@@ -216,11 +219,11 @@ def unreject_signature(signature: Signature, organiser: User) -> None:
         return
     _check_not_frozen(signature.letter)
     restored = signature.status_before_rejection or SignatureStatus.CONFIRMED
-    signature.status = restored
-    signature.status_before_rejection = None
-    signature.rejection_reason = ""
-    signature.rejected_at = None
-    db.session.flush()
+    if not change_status(
+        signature, SignatureStatus.REJECTED, restored, status_before_rejection=None,
+        rejection_reason="", rejected_at=None,
+    ):
+        return
     if signature.is_counted:
         adjust_counts(signature, +1)
     audit.record("signature.unreject", user=organiser, signature=signature, status=str(restored))

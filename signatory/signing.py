@@ -312,12 +312,12 @@ def confirm(token: str) -> Signature:
         raise LinkError(_l("Deze handtekening werd ingetrokken en kan niet meer bevestigd worden."))
     if signature.letter.state == LetterState.PUBLISHED:
         raise LinkError(_l("De brief is intussen gepubliceerd; er kan niet meer bevestigd worden."))
-    if _change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED, confirmed_at=utcnow()):
+    if change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED, confirmed_at=utcnow()):
         adjust_counts(signature, +1)
     return signature
 
 
-def _change_status(signature: Signature, expected: str, new: str, **values) -> bool:
+def change_status(signature: Signature, expected: str, new: str, **values) -> bool:
     """Move a signature from one status to another with one conditional
     UPDATE, so that when the same link is followed twice at once, only one
     request makes the change (and only that one adjusts the counts)."""
@@ -379,10 +379,10 @@ def change(signature: Signature, details: SignatureDetails) -> list[str]:
 def withdraw(signature: Signature) -> None:
     """Withdraw a signature (a POST, never a GET: mail scanners follow links)."""
     now = utcnow()
-    if _change_status(signature, SignatureStatus.CONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now):
+    if change_status(signature, SignatureStatus.CONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now):
         adjust_counts(signature, -1)
     else:
-        _change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now)
+        change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now)
 
 
 def resend_links(letter: Letter, address: str) -> int:
