@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -125,7 +126,7 @@ def bulk_approve(slug: str):
         flash(str(error.message))
     else:
         db.session.commit()
-        flash(_("%(count)d paragrafen goedgekeurd.", count=count) if count else _("Niets aangevinkt: er werd niets goedgekeurd."))
+        flash(ngettext("%(num)d paragraaf goedgekeurd.", "%(num)d paragrafen goedgekeurd.", count) if count else _("Niets aangevinkt: er werd niets goedgekeurd."))
     return redirect(url_for("moderate.queue", slug=slug), 303)
 
 
