@@ -1,7 +1,9 @@
 """Database set-up: Flask-SQLAlchemy, Alembic, and SQLite tuned as DESIGN §7 asks."""
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
+from contextlib import contextmanager
+
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -51,8 +53,30 @@ def tune_sqlite(engine: Engine) -> None:
 
 
 def is_read_only_request() -> bool:
-    return (
-        has_request_context()
-        and request.method in READ_ONLY_METHODS
-        and request.endpoint not in WRITING_GET_ENDPOINTS
-    )
+    if not has_request_context():
+        return False
+    if g.get("sqlite_read_phase"):
+        return True
+    return request.method in READ_ONLY_METHODS and request.endpoint not in WRITING_GET_ENDPOINTS
+
+
+@contextmanager
+def reads_before_writes():
+    """Read in a deferred transaction and end it, so that on SQLite the write
+    lock (BEGIN IMMEDIATE) is taken only by the writes that follow, not held
+    through validation and other work (the signing path, DESIGN §8)."""
+    g.sqlite_read_phase = True
+    try:
+        yield
+    finally:
+        db.session.commit()  # nothing to flush: ends the read transaction
+        g.sqlite_read_phase = False
+
+
+def insert_ignoring_conflicts(table):
+    """INSERT … ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()

@@ -89,6 +89,41 @@ def queue_email(
     return message
 
 
+def queue_deferred(
+    kind: str, *, recipient: str, template: str, language: str, letter_id: int, signature_id: int, **context: str
+) -> None:
+    """Queue a message to be rendered when it is delivered: one plain INSERT,
+    for the signing request, which must stay cheap (DESIGN §8). The context
+    holds strings only; the letter and signature are loaded at delivery."""
+    now = utcnow()
+    db.session.execute(
+        _INSERT_OUTBOX,
+        {
+            "kind": kind, "recipient": recipient, "template": template, "language": language,
+            "letter_id": letter_id, "signature_id": signature_id, "context": _json(context),
+            "subject": "", "body_text": "", "body_html": "",
+            "headers": _json({"Content-Language": language}), "message_id": new_message_id(),
+            "status": OutboxStatus.QUEUED.value, "attempts": 0, "last_error": "", "created_at": now, "due_at": now,
+        },
+    )
+
+
+_INSERT_OUTBOX = OutboxMessage.__table__.insert()
+
+
+def render_deferred(row: OutboxMessage) -> None:
+    """Fill in subject and bodies of a message queued with queue_deferred."""
+    import json
+
+    letter = db.session.get(Letter, row.letter_id) if row.letter_id else None
+    signature = db.session.get(Signature, row.signature_id) if row.signature_id else None
+    if letter is None or signature is None:
+        raise ValueError("the letter or signature of this message no longer exists")
+    row.subject, row.body_text, row.body_html = render_email(
+        row.template, row.language, letter=letter, signature=signature, **json.loads(row.context or "{}")
+    )
+
+
 def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> OutboxMessage | None:
     """A message to a signer, in their language, with their manage link
     (every message to a signer carries it: change or withdraw at any time)."""
@@ -179,12 +214,15 @@ class FileTransport:
         self.directory = directory
 
     def send(self, row: OutboxMessage, message: EmailMessage) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         stamp = row.created_at.strftime("%Y%m%dT%H%M%S")
         target = self.directory / f"{stamp}-{row.id:07d}.eml"
         partial = target.with_suffix(".eml.part")
-        partial.write_bytes(message.as_bytes())
-        os.replace(partial, target)  # a reader never sees half a message
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(message.as_bytes())
+            os.replace(partial, target)  # a reader never sees half a message
+        except OSError as error:  # a full disk is an outage, not a bad message
+            raise TemporaryFailure(f"{type(error).__name__}: {error}") from None
         return str(target)
 
     def close(self) -> None:
@@ -337,30 +375,40 @@ def _deliver_claimed(row_id, token, transport, sender, report, on_sent) -> None:
         report.skipped += 1
         return
     try:
+        if row.template and not row.body_text:
+            render_deferred(row)
         message = build_message(row, sender)
-        place = transport.send(row, message)
-    except (ValueError, TypeError, IndexError, PermanentFailure, UnicodeError) as error:
-        row.status = OutboxStatus.FAILED
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        report.failed += 1
-        log.warning("mail #%s to %r failed for good: %s", row.id, row.recipient, row.last_error)
-    except TemporaryFailure as error:
-        row.status = OutboxStatus.QUEUED
-        row.last_error = str(error)[:2000]
-        row.due_at = utcnow() + backoff(row.attempts)
-        report.retried += 1
-        log.info("mail #%s deferred (attempt %s): %s", row.id, row.attempts, error)
+    except Exception as error:  # whatever breaks the build, it breaks for good
+        _fail(row, error, report)
     else:
-        row.status = OutboxStatus.SENT
-        row.sent_at = utcnow()
-        row.last_error = ""
-        report.sent += 1
-        report.places.append(place)
-        _log_delivery(row, place)
-        if on_sent is not None:
-            on_sent(row, place)
+        try:
+            place = transport.send(row, message)
+        except PermanentFailure as error:
+            _fail(row, error, report)
+        except TemporaryFailure as error:
+            row.status = OutboxStatus.QUEUED
+            row.last_error = str(error)[:2000]
+            row.due_at = utcnow() + backoff(row.attempts)
+            report.retried += 1
+            log.info("mail #%s deferred (attempt %s): %s", row.id, row.attempts, error)
+        else:
+            row.status = OutboxStatus.SENT
+            row.sent_at = utcnow()
+            row.last_error = ""
+            report.sent += 1
+            report.places.append(place)
+            _log_delivery(row, place)
+            if on_sent is not None:
+                on_sent(row, place)
     row.claim_token = None
     db.session.commit()
+
+
+def _fail(row: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
+    row.status = OutboxStatus.FAILED
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    report.failed += 1
+    log.warning("mail #%s to %r failed for good: %s", row.id, row.recipient, row.last_error)
 
 
 def _log_delivery(row: OutboxMessage, place: str) -> None:

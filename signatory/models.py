@@ -45,6 +45,20 @@ def utcnow() -> datetime:
 # aware and naive values is the classic source of off-by-an-hour bugs.
 UTCDateTime = DateTime(timezone=False)
 
+def deadline_passed(deadline: date | None, zone: str, now: datetime | None = None) -> bool:
+    """True after 23:59:59 of the deadline day in the letter's time zone."""
+    if deadline is None:
+        return False
+    return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone)).date() > deadline
+
+
+def derived_status(state: str, deadline: date | None, zone: str, now: datetime | None = None) -> LetterState:
+    """Closed is derived from the clock wherever the state is read (DESIGN §3)."""
+    if state == LetterState.OPEN and deadline_passed(deadline, zone, now):
+        return LetterState.CLOSED
+    return LetterState(state)
+
+
 _blocking = ", ".join(f"'{status.value}'" for status in BLOCKING_STATUSES)
 
 
@@ -91,11 +105,7 @@ class Letter(db.Model):
         return ZoneInfo(self.timezone)
 
     def deadline_passed(self, now: datetime | None = None) -> bool:
-        """True after 23:59:59 of the deadline day in the letter's time zone."""
-        if self.deadline is None:
-            return False
-        now_local = (now or datetime.now(timezone.utc)).astimezone(self.zone)
-        return now_local.date() > self.deadline
+        return deadline_passed(self.deadline, self.timezone, now)
 
     def deadline_end_utc(self) -> datetime | None:
         if self.deadline is None:
@@ -104,10 +114,7 @@ class Letter(db.Model):
         return end.astimezone(timezone.utc).replace(tzinfo=None)
 
     def status_at(self, now: datetime | None = None) -> LetterState:
-        state = LetterState(self.state)
-        if state is LetterState.OPEN and self.deadline_passed(now):
-            return LetterState.CLOSED
-        return state
+        return derived_status(self.state, self.deadline, self.timezone, now)
 
     @property
     def status(self) -> LetterState:
@@ -288,6 +295,11 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[str] = mapped_column(Text, default="{}")  # JSON of extra headers
+    # A message queued on the hot path is rendered at delivery, from this
+    # template and JSON context (plus its letter and signature), in `language`.
+    template: Mapped[str] = mapped_column(String(64), default="")
+    context: Mapped[str] = mapped_column(Text, default="{}")
+    language: Mapped[str] = mapped_column(String(8), default="nl")
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import audit, mail
+from .database import insert_ignoring_conflicts
 from .extensions import db
 from .models import Answer, Letter, OutboxMessage, Signature, User, utcnow
 from .states import LetterState, SignatureStatus
@@ -126,11 +125,9 @@ def _insert_notices(letter, language, subject, body_text, body_html, host) -> No
         "kind", "dedup_key", "letter_id", "signature_id", "recipient", "subject", "body_text",
         "body_html", "headers", "message_id", "status", "attempts", "last_error", "created_at", "due_at",
     ]
-    dialect_insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     # ON CONFLICT DO NOTHING on the unique dedup key: a notice that exists
     # already is simply not queued again, whoever else is inserting.
-    statement = dialect_insert(OutboxMessage.__table__).from_select(columns, rows).on_conflict_do_nothing()
-    db.session.execute(statement)
+    db.session.execute(insert_ignoring_conflicts(OutboxMessage.__table__).from_select(columns, rows))
 
 
 def _notice_count(letter: Letter) -> int:

@@ -22,7 +22,8 @@ from .. import signing
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
-from ..letters import public_letter_or_404, public_letters
+from ..database import reads_before_writes
+from ..letters import public_letter_or_404, public_letters, signing_target
 from ..markup import to_html, to_plain_text
 from ..models import Letter, Signature
 from ..states import SignatureStatus
@@ -109,30 +110,34 @@ def _published_extras(letter: Letter) -> dict:
 @csrf.exempt  # the form checks its own token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
 def sign(slug: str):
-    letter = public_letter_or_404(slug)
+    with reads_before_writes():
+        target = signing_target(slug)
+    if target is None:
+        abort(404)
     form = SignForm()
-    if not letter.is_signable:
+    if not target.is_signable:
         form.form_errors.append(_("Deze brief kan niet meer ondertekend worden."))
-        return render_letter(letter, form, status=409)
+        return render_letter(public_letter_or_404(slug), form, status=409)
     if not form.validate():
         if form.csrf_token.errors:
             form.form_errors.append(
                 _("Je formulier was verlopen of onvolledig. Je gegevens staan er nog: verstuur het opnieuw.")
             )
             form.csrf_token.errors = []
-            return render_letter(letter, form, status=400)
-        return render_letter(letter, form, status=422)
+            return render_letter(public_letter_or_404(slug), form, status=400)
+        return render_letter(public_letter_or_404(slug), form, status=422)
     if form.is_bot:
         return redirect(url_for("public.thanks", slug=slug), 303)
     try:
-        signing.sign(letter, form.details(current_language()), ip=request.remote_addr)
-    except signing.LetterNotSignable as error:
-        form.form_errors.append(str(error.message))
-        return render_letter(letter, form, status=409)
+        signing.sign(target, form.details(current_language()), ip=request.remote_addr)
     except signing.SigningError as error:
         db.session.rollback()
-        form.add_domain_error(error)
-        return render_letter(letter, form, status=422)
+        if not isinstance(error, signing.LetterNotSignable):
+            form.add_domain_error(error)
+        else:
+            form.form_errors.append(str(error.message))
+        status = 409 if isinstance(error, signing.LetterNotSignable) else 422
+        return render_letter(public_letter_or_404(slug), form, status=status)
     db.session.commit()
     return redirect(url_for("public.thanks", slug=slug), 303)
 
