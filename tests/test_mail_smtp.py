@@ -316,6 +316,34 @@ def test_smtp_down_keeps_the_message_queued_and_delivers_it_once_when_back(smtp_
     assert _deliver(smtp_app).sent == 0 and len(smtp.received) == 1, "delivered once"
 
 
+def test_smtp_stopped_and_restarted_in_the_middle_of_a_delivery_run(smtp_app, smtp):
+    """The server goes away after the third message of a run: the rest stays
+    queued; when it is back, each message arrives exactly once."""
+    client = smtp_app.test_client()
+    for number in range(6):
+        _sign(client, email=f"signer{number}@example.org")
+    sent_so_far = []
+
+    def stop_after_three(row, place):
+        sent_so_far.append(row.id)
+        if len(sent_so_far) == 3:
+            smtp.stop()
+
+    report = _deliver(smtp_app, on_sent=stop_after_three)
+    assert report.sent == 3 and report.retried == 3 and report.failed == 0
+    assert sorted(row.status for row in _rows(smtp_app)) == ["queued"] * 3 + ["sent"] * 3
+
+    smtp.start()
+    with smtp_app.app_context():
+        db.session.execute(update(OutboxMessage).values(due_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert _deliver(smtp_app).sent == 3
+    assert all(row.status == "sent" for row in _rows(smtp_app))
+    message_ids = [received.message["Message-ID"] for received in smtp.received]
+    assert len(message_ids) == 6 and len(set(message_ids)) == 6, "every message once, none lost"
+    assert sorted(message_ids) == sorted(row.message_id for row in _rows(smtp_app))
+
+
 def test_a_550_fails_that_message_and_the_queue_goes_on(smtp_app, smtp):
     smtp.handler.replies["bounce@example.org"] = "550 5.1.1 No such user here"
     smtp.handler.replies["later@example.org"] = "451 4.3.0 Try again later"
