@@ -94,7 +94,8 @@ def queue_deferred(
 ) -> None:
     """Queue a message to be rendered when it is delivered: one plain INSERT,
     for the signing request, which must stay cheap (DESIGN §8). The context
-    holds strings only; the letter and signature are loaded at delivery."""
+    holds strings only; the letter, the signature and its signed links are
+    added at delivery."""
     now = utcnow()
     db.session.execute(
         _INSERT_OUTBOX,
@@ -115,12 +116,17 @@ def render_deferred(row: OutboxMessage) -> None:
     """Fill in subject and bodies of a message queued with queue_deferred."""
     import json
 
+    from .tokens import confirm_url, manage_url
+
     letter = db.session.get(Letter, row.letter_id) if row.letter_id else None
     signature = db.session.get(Signature, row.signature_id) if row.signature_id else None
     if letter is None or signature is None:
         raise ValueError("the letter or signature of this message no longer exists")
+    # The links are signed here, not in the request: one cost less on the hot path.
+    links = {"confirm_url": confirm_url(signature.id), "manage_url": manage_url(signature.id)}
     row.subject, row.body_text, row.body_html = render_email(
-        row.template, row.language, letter=letter, signature=signature, **json.loads(row.context or "{}")
+        row.template, row.language, letter=letter, signature=signature,
+        **{**links, **json.loads(row.context or "{}")},
     )
 
 

@@ -223,7 +223,6 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
     mail.queue_deferred(
         "confirm", recipient=email, template="confirm", language=details.language,
         letter_id=letter.id, signature_id=signature_id,
-        confirm_url=tokens.confirm_url(signature_id), manage_url=tokens.manage_url(signature_id),
     )
     return SignOutcome(signature_id)
 
