@@ -97,7 +97,7 @@ def queue_deferred(
     holds strings only; the letter, the signature and its signed links are
     added at delivery."""
     now = utcnow()
-    db.session.execute(
+    db.session.connection().execute(
         _INSERT_OUTBOX,
         {
             "kind": kind, "recipient": recipient, "template": template, "language": language,

@@ -217,7 +217,8 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
         raise SigningError(_l("Vul je e-mailadres in."), "email")
     email, email_key = normalise_email(details.email)
     values = signature_values(letter, details, email=email, email_key=email_key, ip_hash=hash_ip(ip))
-    signature_id = db.session.execute(_insert_signature_statement(), values).scalar()
+    # On the session's connection, in its transaction, without the ORM layer.
+    signature_id = db.session.connection().execute(_insert_signature_statement(), values).scalar()
     if signature_id is None:
         return _answer_duplicate(letter, details, email_key)
     mail.queue_deferred(
