@@ -258,13 +258,21 @@ def signatures_csv(slug: str):
     return _download(chunks, "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_export(slug: str, rows, columns, action: str, filename: str, **options) -> Response:
+    """A workbook download, recorded in the audit log."""
+    letter = organiser_letter_or_404(slug)
+    body = exports.xlsx_bytes(rows(letter), columns, **options)
+    audit.record(action, user=current_user, letter=letter)
+    db.session.commit()
+    return _download(body, XLSX, f"{slug}-{filename}.xlsx")
+
+
 @bp.get("/letters/<slug>/signatures.xlsx")
 def signatures_xlsx(slug: str):
-    letter = organiser_letter_or_404(slug)
-    body = exports.xlsx_bytes(exports.signatures_for_export(letter))
-    audit.record("export.xlsx", user=current_user, letter=letter)
-    db.session.commit()
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{slug}-handtekeningen.xlsx")
+    return _xlsx_export(slug, exports.signatures_for_export, exports.COLUMNS, "export.xlsx", "handtekeningen")
 
 
 @bp.get("/letters/<slug>/notify-by-post.csv")
@@ -278,8 +286,7 @@ def postal_notify_csv(slug: str):
 
 @bp.get("/letters/<slug>/notify-by-post.xlsx")
 def postal_notify_xlsx(slug: str):
-    letter = organiser_letter_or_404(slug)
-    body = exports.xlsx_bytes(exports.postal_notify_signatures(letter), exports.POSTAL_COLUMNS, title="per post")
-    audit.record("export.postal_notify", user=current_user, letter=letter)
-    db.session.commit()
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{slug}-verwittigen-per-post.xlsx")
+    return _xlsx_export(
+        slug, exports.postal_notify_signatures, exports.POSTAL_COLUMNS, "export.postal_notify",
+        "verwittigen-per-post", title="per post",
+    )
