@@ -19,10 +19,10 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from .. import signing
+from ..database import reads_before_writes
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
-from ..database import reads_before_writes
 from ..letters import public_letter_or_404, public_letters, signing_target
 from ..markup import to_html, to_plain_text
 from ..models import Letter, Signature

@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from conftest import IN_CI, csrf_token, links, outbox_messages, path_of, sign_form
+from conftest import IN_CI, csrf_token, links, outbox_messages, sign_form
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature
 from signatory.typesetting import FRAME_INNER_WIDTH, MAX_PARAGRAPH_LINES, build_paragraph, count_lines
