@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .signing import (
@@ -21,6 +22,11 @@ from .signing import (
 )
 from .states import Kind
 from .typesetting import MAX_PARAGRAPH_CHARS
+
+
+def choices(*pairs) -> list[SelectChoice]:
+    """Options of a radio group or select, as WTForms 3.3+ wants them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _strip(value):
@@ -116,7 +122,7 @@ class SignatureFieldsMixin:
 class SignForm(SignatureFieldsMixin, FlaskForm):
     kind = RadioField(
         _l("Ik teken"),
-        choices=[(Kind.PERSON.value, _l("in eigen naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))],
+        choices=choices((Kind.PERSON.value, _l("in eigen naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
         default=Kind.PERSON.value,
         validators=[DataRequired(_l("Kies of je in eigen naam of namens een organisatie tekent."))],
     )

@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..auth import MIN_PASSWORD_LENGTH
-from ..forms import SignatureFieldsMixin, _strip
+from ..forms import SignatureFieldsMixin, _strip, choices
 from ..letters import SLUG_PATTERN
 from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
@@ -120,11 +120,11 @@ class LetterForm(FlaskForm):
         render_kw={"rows": 18},
     )
     deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
-    timezone = SelectField(_l("Tijdzone"), choices=[(z, z) for z in TIMEZONES], default="Europe/Brussels")
+    timezone = SelectField(_l("Tijdzone"), choices=choices(*((z, z) for z in TIMEZONES)), default="Europe/Brussels")
     goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional(), NumberRange(min=1, max=100_000_000)])
     language = SelectField(
         _l("Taal en sortering"),
-        choices=[("nl-BE", _l("Nederlands (België): 'Van den Broeck' onder V")), ("nl-NL", _l("Nederlands (Nederland): 'van den Broek' onder B")), ("en", _l("Engels"))],
+        choices=choices(("nl-BE", _l("Nederlands (België): 'Van den Broeck' onder V")), ("nl-NL", _l("Nederlands (Nederland): 'van den Broek' onder B")), ("en", _l("Engels"))),
         default="nl-BE",
     )
     note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
@@ -134,7 +134,7 @@ class LetterForm(FlaskForm):
 class ModerationForm(FlaskForm):
     decision = RadioField(
         _l("Beslissing"),
-        choices=[("approve", _l("Goedkeuren")), ("reject", _l("Weigeren")), ("revise", _l("Laten herschrijven"))],
+        choices=choices(("approve", _l("Goedkeuren")), ("reject", _l("Weigeren")), ("revise", _l("Laten herschrijven"))),
         validators=[DataRequired(_l("Kies een beslissing."))],
     )
     reason = TextAreaField(_l("Reden of vraag aan de ondertekenaar"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=1000)])
@@ -147,14 +147,14 @@ class PaperForm(SignatureFieldsMixin, FlaskForm):
 
     source = RadioField(
         _l("Ontvangen per"),
-        choices=[(Source.PAPER.value, _l("post (papier)")), (Source.EMAIL.value, _l("e-mail"))],
+        choices=choices((Source.PAPER.value, _l("post (papier)")), (Source.EMAIL.value, _l("e-mail"))),
         default=Source.PAPER.value,
         validators=[DataRequired(_l("Kies post of e-mail."))],
     )
     received_on = DateField(_l("Ontvangen op"), validators=[DataRequired(_l("Vul de ontvangstdatum in."))])
     kind = RadioField(
         _l("Tekent"),
-        choices=[(Kind.PERSON.value, _l("in persoonlijke naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))],
+        choices=choices((Kind.PERSON.value, _l("in persoonlijke naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
         default=Kind.PERSON.value,
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
