@@ -36,7 +36,11 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         raise SystemExit(f"Signatory configuration error: {error}") from None
     app.config.update(
         WTF_CSRF_TIME_LIMIT=None,  # people read a letter before they sign it
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A ping guards against a PostgreSQL connection the server dropped;
+        # a SQLite file needs none, and the signing path checks out twice.
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        },
         BABEL_DEFAULT_LOCALE="nl",
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,

@@ -71,6 +71,9 @@ def reads_before_writes():
     """Read in a deferred transaction and end it, so that on SQLite the write
     lock (BEGIN IMMEDIATE) is taken only by the writes that follow, not held
     through validation and other work (the signing path, DESIGN §8)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        yield  # PostgreSQL locks rows, not the database: nothing to gain
+        return
     g.sqlite_read_phase = True
     try:
         yield
