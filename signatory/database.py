@@ -12,7 +12,16 @@ from .extensions import db, migrate
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # GET endpoints that write (following a confirmation link does, by design).
-WRITING_GET_ENDPOINTS = frozenset({"public.confirm"})
+# GET endpoints that write: following a confirmation link, compiling a PDF,
+# and the exports (their audit entry). They take the write lock up front.
+WRITING_GET_ENDPOINTS = frozenset({
+    "public.confirm",
+    "documents.organiser_document",
+    "organise.signatures_csv",
+    "organise.signatures_xlsx",
+    "organise.postal_notify_csv",
+    "organise.postal_notify_xlsx",
+})
 
 
 def init_app(app: Flask) -> None:
@@ -57,13 +66,7 @@ def is_read_only_request() -> bool:
         return False
     if g.get("sqlite_read_phase"):
         return True
-    return (
-        request.method in READ_ONLY_METHODS
-        and request.endpoint not in WRITING_GET_ENDPOINTS
-        # Organiser pages are few and may write on a GET (the audit log of
-        # an export): they take the write lock up front, never fail on it.
-        and not request.path.startswith("/organise")
-    )
+    return request.method in READ_ONLY_METHODS and request.endpoint not in WRITING_GET_ENDPOINTS
 
 
 @contextmanager
@@ -80,6 +83,12 @@ def reads_before_writes():
     finally:
         db.session.commit()  # nothing to flush: ends the read transaction
         g.sqlite_read_phase = False
+
+
+def reads_only_from_here() -> None:
+    """The rest of this request only reads (a streamed export after its audit
+    entry is committed): never hold the SQLite write lock while streaming."""
+    g.sqlite_read_phase = True
 
 
 def insert_ignoring_conflicts(table):

@@ -223,3 +223,44 @@ def test_worker_processes_signing_at_once(letter_app):
         keys = list(db.session.scalars(select(Signature.email_key)))
         assert sorted(keys) == sorted(f"p{w}-{n}@example.org" for w in range(PROCESSES) for n in range(PER_PROCESS))
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == len(keys)
+
+
+def test_sqlite_write_lock_only_where_something_is_written(sqlite_app):
+    """BEGIN IMMEDIATE serialises every writer on SQLite: a refused signing,
+    an organiser page and a streamed export must not take it; an accepted
+    signing takes it once, for its two inserts."""
+    from sqlalchemy import event
+
+    from conftest import csrf_token, login, make_letter, make_user, sign_form
+    from signatory.extensions import db
+
+    begins = []
+    with sqlite_app.app_context():
+        make_letter()
+        make_user(admin=True)
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def remember(_conn, _cursor, statement, *_args):
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    client = sqlite_app.test_client()
+    token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+
+    def immediate_begins(method, url, **kwargs):
+        begins.clear()
+        response = client.open(url, method=method, **kwargs)
+        response.get_data()  # a streamed body reads while it is consumed
+        return response.status_code, begins.count("BEGIN IMMEDIATE")
+
+    assert immediate_begins("POST", "/letters/brief/sign", data={**sign_form(email="nope"), "csrf_token": token}) == (422, 0)
+    assert immediate_begins("POST", "/letters/brief/sign", data=sign_form()) == (400, 0)
+    assert immediate_begins("POST", "/letters/brief/sign", data={**sign_form(), "csrf_token": token}) == (303, 1)
+    login(client)
+    assert immediate_begins("GET", "/organise/letters/brief") == (200, 0)
+    status, _count = immediate_begins("GET", "/organise/letters/brief/signatures.csv")
+    assert status == 200
+    assert begins[0] == "BEGIN IMMEDIATE" and "BEGIN IMMEDIATE" not in begins[1:], "audit entry only, then read"
+    assert len(begins) >= 2, "the streamed rows were read in a transaction of their own"
+    event.remove(engine, "before_cursor_execute", remember)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import login_required
-from sqlalchemy.exc import OperationalError
 
 from .. import documents
 from ..auth import organiser_letter_or_404
@@ -36,16 +35,9 @@ def organiser_document(slug: str):
         if previous is None:
             abort(404)
         return _pdf_response(letter, previous)
-    try:
-        document = documents.get_or_compile(letter)
-        db.session.commit()
-    except OperationalError:
-        # SQLite: a read transaction that must write while another request
-        # writes; once more, on a fresh snapshot.
-        db.session.rollback()
-        letter = organiser_letter_or_404(slug)
-        document = documents.get_or_compile(letter)
-        db.session.commit()
+    # This GET begins with the write lock (database.WRITING_GET_ENDPOINTS).
+    document = documents.get_or_compile(letter)
+    db.session.commit()
     if document.status == documents.READY:
         return _pdf_response(letter, document)
     previous = documents.latest_ready(letter)

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from .. import audit, exports, letters, mail, moderation, overview, paper
 from ..auth import manageable_letters, organiser_letter_or_404
+from ..database import reads_only_from_here
 from ..extensions import db
 from ..letters import LetterError, LetterSource
 from ..markup import to_html
@@ -254,6 +255,7 @@ def signatures_csv(slug: str):
     letter_id = letter.id
     audit.record("export.csv", user=current_user, letter=letter)
     db.session.commit()
+    reads_only_from_here()
     chunks = stream_with_context(exports.csv_chunks(exports.signatures_for_export(letter_id)))
     return _download(chunks, "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
 

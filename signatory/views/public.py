@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from .. import signing
-from ..database import reads_before_writes
+from ..database import reads_before_writes, reads_only_from_here
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
@@ -43,12 +43,21 @@ def rate_limit_off() -> bool:
     return current_app.config["SIGN_RATE_LIMIT"] is None
 
 
+def _refuse(slug: str, form: SignForm, status: int, message: str | None = None):
+    """Answer a refused signing with the form filled in (DESIGN §3), reading
+    only: a refusal never takes the SQLite write lock from real signers."""
+    reads_only_from_here()
+    if message:
+        form.form_errors.append(message)
+    return render_letter(public_letter_or_404(slug), form, status=status)
+
+
 def _refuse_rate_limited(_limit):
-    """A rate limit answers 429 with the form filled in (DESIGN §3)."""
-    letter = public_letter_or_404(request.view_args["slug"])
     form = SignForm(formdata=request.form, meta={"csrf": False})
-    form.form_errors.append(_("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; je gegevens staan er nog."))
-    return render_letter(letter, form, status=429)
+    return _refuse(
+        request.view_args["slug"], form, 429,
+        _("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; je gegevens staan er nog."),
+    )
 
 
 @bp.get("/")
@@ -116,28 +125,26 @@ def sign(slug: str):
         abort(404)
     form = SignForm()
     if not target.is_signable:
-        form.form_errors.append(_("Deze brief kan niet meer ondertekend worden."))
-        return render_letter(public_letter_or_404(slug), form, status=409)
+        return _refuse(slug, form, 409, _("Deze brief kan niet meer ondertekend worden."))
     if not form.validate():
         if form.csrf_token.errors:
-            form.form_errors.append(
-                _("Je formulier was verlopen of onvolledig. Je gegevens staan er nog: verstuur het opnieuw.")
-            )
             form.csrf_token.errors = []
-            return render_letter(public_letter_or_404(slug), form, status=400)
-        return render_letter(public_letter_or_404(slug), form, status=422)
+            return _refuse(
+                slug, form, 400,
+                _("Je formulier was verlopen of onvolledig. Je gegevens staan er nog: verstuur het opnieuw."),
+            )
+        return _refuse(slug, form, 422)
     if form.is_bot:
         return redirect(url_for("public.thanks", slug=slug), 303)
     try:
         signing.sign(target, form.details(current_language()), ip=request.remote_addr)
+    except signing.LetterNotSignable as error:
+        db.session.rollback()
+        return _refuse(slug, form, 409, str(error.message))
     except signing.SigningError as error:
         db.session.rollback()
-        if not isinstance(error, signing.LetterNotSignable):
-            form.add_domain_error(error)
-        else:
-            form.form_errors.append(str(error.message))
-        status = 409 if isinstance(error, signing.LetterNotSignable) else 422
-        return render_letter(public_letter_or_404(slug), form, status=status)
+        form.add_domain_error(error)
+        return _refuse(slug, form, 422)
     db.session.commit()
     return redirect(url_for("public.thanks", slug=slug), 303)
 
