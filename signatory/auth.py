@@ -74,7 +74,7 @@ def change_password(user: User, current: str, new: str) -> None:
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     user_id, _sep, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not user_id.isdecimal() or not version.isdecimal():
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):

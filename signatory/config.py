@@ -171,7 +171,7 @@ def _storage_uri(env) -> str:
 
 def _trusted_proxies(env) -> int:
     raw = _value(env, "TRUSTED_PROXIES") or "0"
-    if not raw.isdigit() or int(raw) > 10:
+    if not raw.isdecimal() or int(raw) > 10:
         raise ConfigError(f"TRUSTED_PROXIES must be a whole number from 0 to 10: {raw!r}")
     return int(raw)
 
@@ -179,6 +179,6 @@ def _trusted_proxies(env) -> int:
 def _retention_months(env) -> int:
     """How long after publication e-mail and postal addresses are kept."""
     raw = _value(env, "ADDRESS_RETENTION_MONTHS") or "12"
-    if not raw.isdigit() or int(raw) > 1200:
+    if not raw.isdecimal() or int(raw) > 1200:
         raise ConfigError(f"ADDRESS_RETENTION_MONTHS must be a whole number of months from 0 to 1200: {raw!r}")
     return int(raw)

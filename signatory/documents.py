@@ -187,9 +187,23 @@ def latest_ready(letter: Letter) -> Document | None:
     published = letter.state == LetterState.PUBLISHED
     return db.session.scalar(
         select(Document)
-        .where(Document.letter_id == letter.id, Document.published.is_(published), Document.status == READY)
+        .where(
+            Document.letter_id == letter.id, Document.published.is_(published), Document.status == READY,
+            Document.pdf.is_not(None),  # withdrawn by an erasure: see withdraw_published_documents
+        )
         .order_by(Document.data_revision.desc(), Document.id.desc())
         .limit(1)
+    )
+
+
+def withdraw_published_documents(letter: Letter) -> None:
+    """After an erasure no earlier published version may be served again:
+    their bytes go, their SHA-256 stays on record."""
+    db.session.execute(
+        update(Document)
+        .where(Document.letter_id == letter.id, Document.published.is_(True))
+        .values(pdf=None)
+        .execution_options(synchronize_session=False)
     )
 
 

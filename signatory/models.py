@@ -328,7 +328,8 @@ class Document(db.Model):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     # pending → ready | failed; large documents compile outside the request.
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: pages ask for the SHA-256, only the download reads the bytes.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64), default="")
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
@@ -348,7 +349,7 @@ class Answer(db.Model):
     author_affiliation: Mapped[str] = mapped_column(String(200), default="")  # party, institution
     received_on: Mapped[date] = mapped_column(Date)
     body: Mapped[str] = mapped_column(Text, default="")
-    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     attachment_name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -559,3 +559,26 @@ def test_markup_in_what_a_signer_types_is_escaped_everywhere(letter_app, tmp_pat
     assert refused.status_code == 422
     _assert_escaped(refused.get_data(as_text=True), "the refused form", expect_names=False)
     assert_refilled(refused.get_data(as_text=True), {**data, "email": "not an address"})
+
+
+@pytest.mark.parametrize("path", [
+    "/letters/brief/answers/99999999999999999999999.pdf",
+    "/organise/signatures/99999999999999999999999/moderation",
+])
+def test_ids_out_of_range_are_not_found(sqlite_app, path):
+    client = sqlite_app.test_client()
+    with sqlite_app.app_context():
+        make_letter()
+    assert client.get(path).status_code in (302, 404, 405)
+
+
+def test_unicode_digits_in_page_numbers_never_500(sqlite_app):
+    from conftest import login, make_user
+
+    client = sqlite_app.test_client()
+    with sqlite_app.app_context():
+        make_letter()
+        make_user(admin=True)
+    login(client)
+    for url in ("/organise/letters/brief/moderation?page=²", "/organise/letters/brief/signatures?page=²", "/organise/audit?page=²"):
+        assert client.get(url).status_code == 200, url

@@ -275,3 +275,27 @@ def test_the_organiser_sees_mail_that_will_never_arrive(app, client):
     login(client)
     html = client.get("/organise/letters/brief").get_data(as_text=True)
     assert "E-mails die niet aankwamen" in html and "550 no such user" in html and "ayse@example.org" in html
+
+
+def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
+    from signatory import documents
+    from signatory.privacy import erase
+
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter, email="keep@example.org")
+        gone = make_signature(letter, email="gone@example.org", first_name="Wordt", last_name="Gewist")
+        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        db.session.commit()
+        gone_id = gone.id
+    old = client.get("/letters/brief/document.pdf").data
+    app.config["PDF_INLINE_SECONDS"] = 0  # the new version compiles in the background
+    with app.app_context():
+        erase(db.session.get(Signature, gone_id), None, actor="test")
+        db.session.commit()
+    while_compiling = client.get("/letters/brief/document.pdf")
+    assert while_compiling.status_code in (200, 503)
+    assert while_compiling.data != old, "the version with the erased name is gone"
+    documents.wait_for_compiles()
+    fresh = client.get("/letters/brief/document.pdf")
+    assert fresh.status_code == 200 and fresh.data != old

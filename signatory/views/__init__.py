@@ -1,17 +1,26 @@
 """Blueprints. Views are thin: they translate between HTTP and the domain."""
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, limiter
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:…>` in every route: an id the database cannot hold is a 404,
+    never an overflow deep inside a query."""
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=2**62, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def init_app(app: Flask) -> None:
     from . import api, public
 
+    app.url_map.converters["int"] = BoundedIntegerConverter
     from ..forms import field_attributes
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     # The organiser's workspace (issue 4). Its login guard is registered
     # before CSRF protection, so an anonymous POST is sent to the login page
     # rather than refused for its missing form token.

@@ -53,7 +53,7 @@ def users():
 
 @bp.post("/users/<int:user_id>/active")
 def set_active(user_id: int):
-    user = db.session.get(User, user_id) if 0 < user_id < 2**62 else None
+    user = db.session.get(User, user_id)
     if user is None:
         abort(404)
     if not ActionForm().validate_on_submit():
@@ -77,7 +77,7 @@ def grant(slug: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     user_id = request.form.get("user_id", "")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 18 else None
+    user = db.session.get(User, int(user_id)) if user_id.isdecimal() and len(user_id) < 18 else None
     if user is None:
         flash(_("Kies een organisator."))
         return redirect(url_for("organise.letter", slug=slug), 303)
@@ -99,7 +99,7 @@ def grant(slug: str):
 @bp.get("/audit")
 def audit_log():
     page = request.args.get("page", "1")
-    page = max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    page = max(1, min(int(page), 100_000)) if page.isdecimal() else 1
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     letter = None
     if request.args.get("letter"):

@@ -26,7 +26,7 @@ LIST_PAGE_SIZE = 100
 
 
 def signature_or_404(signature_id: int) -> Signature:
-    signature = db.session.get(Signature, signature_id) if 0 < signature_id < 2**62 else None
+    signature = db.session.get(Signature, signature_id)
     if signature is None or not can_manage(current_user, signature.letter):
         abort(404)
     return signature
@@ -34,7 +34,7 @@ def signature_or_404(signature_id: int) -> Signature:
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+    return max(1, min(int(value), 100_000)) if value.isdecimal() else 1
 
 
 def _wants_json() -> bool:
@@ -118,7 +118,7 @@ def bulk_approve(slug: str):
     if not form.validate_on_submit():
         abort(400)
     field = "shown" if request.form.get("scope") == "page" else "ids"
-    ids = [int(v) for v in request.form.getlist(field) if v.isdigit() and len(v) < 18]
+    ids = [int(v) for v in request.form.getlist(field) if v.isdecimal() and len(v) < 18]
     try:
         count = moderation.bulk_approve(letter, ids, current_user)
     except moderation.ModerationError as error:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import publication
+from .. import documents, publication
 from ..auth import organiser_letter_or_404
 from ..moderation import unverified_organisation_count
 from ..extensions import db
@@ -59,7 +59,7 @@ class AnswerForm(FlaskForm):
 def _render_publication(letter, publish_form=None, answer_form=None, status=200):
     document = None
     if letter.state == LetterState.PUBLISHED:
-        document = _published_document(letter.id)
+        document = documents.latest_ready(letter)
     return render_template(
         "organise/publication.html",
         letter=letter,
@@ -175,20 +175,11 @@ def _slug_of(letter_id: int) -> str:
 
 # --- public ---------------------------------------------------------------------------------
 
-def _published_document(letter_id: int) -> Document | None:
-    return db.session.scalar(
-        select(Document)
-        .where(Document.letter_id == letter_id, Document.published.is_(True), Document.status == "ready")
-        .order_by(Document.created_at.desc(), Document.id.desc())
-        .limit(1)
-    )
-
-
 def published_document_info(letter) -> Document | None:
     """For the public page: the frozen document and its SHA-256."""
     if letter.state != LetterState.PUBLISHED:
         return None
-    return _published_document(letter.id)
+    return documents.latest_ready(letter)
 
 
 @bp.get("/letters/<slug>/document.pdf")
