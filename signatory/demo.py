@@ -176,7 +176,8 @@ def serve_command(port: int):
     if "BASE_URL" not in os.environ:
         app.config["BASE_URL"] = f"http://127.0.0.1:{port}"  # links that work on this port
     mail_settings = app.config["MAIL"]
-    logging.getLogger("signatory.mail").setLevel(logging.INFO)
+    # The newcomer confirms from the log: show each message's links.
+    logging.getLogger("signatory.mail").setLevel(logging.DEBUG)
     _start_delivery_thread(app)
     where = mail_settings.path if mail_settings.scheme == "file" else f"{mail_settings.host}:{mail_settings.port}"
     click.echo(

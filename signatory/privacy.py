@@ -143,12 +143,20 @@ def purge(now: datetime | None = None, *, address_months: int | None = None) -> 
         ).rowcount or 0
         if erased:
             report.addresses_erased += erased
-            # Messages still waiting in the outbox carry the addresses too.
+            # The outbox carries the addresses too: messages still waiting go,
+            # delivered ones keep their row (the counts) but not the address
+            # nor the text with its links.
             report.outbox_cleared += db.session.execute(
                 delete(OutboxMessage).where(
                     OutboxMessage.letter_id == letter.id,
                     OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.FAILED)),
                 )
+            ).rowcount or 0
+            report.outbox_cleared += db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.letter_id == letter.id, OutboxMessage.status == OutboxStatus.SENT)
+                .values(recipient="", body_text="", body_html="", context="{}")
+                .execution_options(synchronize_session=False)
             ).rowcount or 0
             audit.record("privacy.addresses_erased", letter=letter, actor="retention", count=erased, months=months)
     if report.unconfirmed_deleted or report.ip_hashes_cleared:

@@ -442,6 +442,8 @@ def test_privacy_statement_names_the_controller_and_retention(app, client):
     html = client.get("/letters/brief/privacy").get_data(as_text=True)
     assert "Testorganisatie vzw" in html and "info@example.org" in html
     assert "30 dagen" in html and "12 maanden" in html
+    app.config["ADDRESS_RETENTION_MONTHS"] = 6
+    assert "6 maanden na de publicatie" in client.get("/letters/brief/privacy").get_data(as_text=True)
 
 
 def test_only_the_embed_view_may_be_framed(app, client):

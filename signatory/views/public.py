@@ -276,7 +276,8 @@ def embed(slug: str):
 @bp.get("/letters/<slug>/privacy")
 def privacy(slug: str):
     letter = public_letter_or_404(slug)
-    return cacheable(make_response(render_template("public/privacy.html", letter=letter)))
+    months = current_app.config["ADDRESS_RETENTION_MONTHS"]
+    return cacheable(make_response(render_template("public/privacy.html", letter=letter, months=months)))
 
 
 @bp.get("/language/<code>")
