@@ -187,13 +187,22 @@ def ctx(app):
 
 # --- helpers ------------------------------------------------------------------------
 
+def brussels_today() -> date:
+    """Today where the letters live (Europe/Brussels), not on this machine:
+    deadline tests must not depend on the machine's time zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Brussels")).date()
+
+
 def make_letter(slug: str = "brief", *, state: str = "open", deadline: date | None = None, source: str = LETTER_SOURCE, **fields):
     """Create a letter (call inside an app context); committed."""
     from signatory.extensions import db
     from signatory.letters import create_letter, open_letter, parse_letter_source
 
     parsed = parse_letter_source(source)
-    parsed.deadline = deadline if deadline is not None else date.today() + timedelta(days=30)
+    parsed.deadline = deadline if deadline is not None else brussels_today() + timedelta(days=30)
     letter = create_letter(slug, parsed)
     for name, value in fields.items():
         setattr(letter, name, value)

@@ -466,3 +466,29 @@ def test_two_senders_at_once_never_deliver_a_row_twice(smtp_app, smtp):
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 30
         expected = set(db.session.scalars(select(OutboxMessage.message_id)))
     assert set(message_ids) == expected
+
+
+def test_a_row_claimed_twice_is_delivered_by_one_sender(smtp_app, smtp):
+    client = smtp_app.test_client()
+    _sign(client)
+    with smtp_app.app_context():
+        row_id = db.session.scalar(select(OutboxMessage.id))
+        first = mail.claim(row_id, utcnow())
+        second = mail.claim(row_id, utcnow())
+    assert first is not None and second is None
+
+
+def test_a_sender_killed_mid_delivery_is_taken_over_later(smtp_app, smtp):
+    """A row left `sending` by a dead sender is delivered by the next one,
+    once its claim is stale, and only once."""
+    client = smtp_app.test_client()
+    _sign(client)
+    with smtp_app.app_context():
+        db.session.execute(update(OutboxMessage).values(status="sending", claimed_at=utcnow(), claim_token="dead"))
+        db.session.commit()
+    assert _deliver(smtp_app).sent == 0, "a fresh claim is left to its sender"
+    with smtp_app.app_context():
+        db.session.execute(update(OutboxMessage).values(claimed_at=utcnow() - mail.STALE_CLAIM - timedelta(seconds=1)))
+        db.session.commit()
+    assert _deliver(smtp_app).sent == 1
+    assert _deliver(smtp_app).sent == 0 and len(smtp.received) == 1

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from conftest import csrf_token, login, make_letter, make_signature, make_user
+from conftest import brussels_today, csrf_token, login, make_letter, make_signature, make_user
 from signatory import overview
 from signatory.extensions import db
 from signatory.models import Letter, LetterGrant
@@ -50,7 +50,7 @@ def test_create_with_preview_then_open_close_and_extend(app, client):
     assert client.get("/api/letters/nieuwe-brief").get_json()["status"] == "closed"
     client.post("/organise/letters/nieuwe-brief/open", data={"csrf_token": token})
 
-    past = (date.today() - timedelta(days=1)).isoformat()
+    past = (brussels_today() - timedelta(days=1)).isoformat()
     client.post("/organise/letters/nieuwe-brief/deadline", data={"deadline": past, "csrf_token": token})
     assert client.get("/api/letters/nieuwe-brief").get_json()["status"] == "closed"
     assert "afgesloten" in client.get("/organise/letters/nieuwe-brief").get_data(as_text=True)

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from conftest import csrf_token, login, make_letter, make_signature, make_user
+from conftest import brussels_today, csrf_token, login, make_letter, make_signature, make_user
 from signatory import paper
 from signatory.extensions import db
 from signatory.models import AuditEntry, OutboxMessage, Signature
@@ -103,7 +103,7 @@ def test_email_is_optional_but_unique(app):
 def test_forms_only_for_open_or_closed_letters(app):
     with app.app_context():
         draft = make_letter("ontwerp", state="draft")
-        closed = make_letter("dicht", deadline=date.today() - timedelta(days=3))
+        closed = make_letter("dicht", deadline=brussels_today() - timedelta(days=3))
         user = make_user()
         with pytest.raises(SigningError):
             paper.enter_form(draft, SignatureDetails(first_name="A", last_name="B"), source="paper", received_on=None, organiser=user)

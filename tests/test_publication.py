@@ -7,7 +7,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from conftest import csrf_token, deliver, login, make_letter, make_signature, make_user, outbox_messages, plain_text
+from conftest import (
+    brussels_today, csrf_token, deliver, login, make_letter, make_signature, make_user, outbox_messages, plain_text,
+    sign_form,
+)
 from signatory import publication, signing
 from signatory.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature, utcnow
@@ -137,7 +140,8 @@ def test_publish_through_the_form_freezes_the_document(app, client):
     with app.app_context():
         assert _notices() == 1
     # a published letter can no longer be signed or changed
-    assert client.post("/letters/brief/sign", data={}).status_code in (400, 409)
+    token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
+    assert client.post("/letters/brief/sign", data={**sign_form(), "csrf_token": token}).status_code == 409
 
 
 def test_answers_appear_on_the_public_page_and_in_the_api(app, client):
@@ -216,7 +220,7 @@ def test_no_reminder_when_the_letter_closed(app):
         letter = make_letter()
         signature = make_signature(letter, email="w@example.org", confirmed=False)
         signature.created_at = utcnow() - timedelta(days=4)
-        letter.deadline = date.today() - timedelta(days=1)
+        letter.deadline = brussels_today() - timedelta(days=1)
         db.session.commit()
         assert publication.queue_due_reminders() == 0
 
@@ -258,7 +262,9 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
         make_signature(letter)
         publication.publish(letter, date(2030, 6, 20), "Verstuurd")
         db.session.commit()
-        assert db.session.scalar(select(Document.status)) in ("pending", "ready")
+        assert db.session.scalar(select(Document.status)) == "pending"
+    pending = client.get("/letters/brief/document.pdf")
+    assert pending.status_code == 503 and pending.headers["Retry-After"]
     documents.wait_for_compiles()
     response = client.get("/letters/brief/document.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
@@ -299,3 +305,16 @@ def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
     documents.wait_for_compiles()
     fresh = client.get("/letters/brief/document.pdf")
     assert fresh.status_code == 200 and fresh.data != old
+
+
+def test_no_reminder_to_an_erased_signer(app):
+    from signatory.privacy import erase
+
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(letter, email="w@example.org", confirmed=False)
+        signature.created_at = utcnow() - timedelta(days=4)
+        db.session.commit()
+        erase(signature, None, actor="test")
+        db.session.commit()
+        assert publication.queue_due_reminders() == 0

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import (
-    csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, sign_form,
+    brussels_today, csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, sign_form,
 )
 from signatory import signing, tokens
 from signatory.extensions import db
@@ -306,7 +306,7 @@ def test_signature_made_before_the_deadline_counts_when_confirmed_later(app, cli
         signature = make_signature(letter, confirmed=False)
         token = tokens.make_token(tokens.CONFIRM, signature.id)
         letter = db.session.get(Letter, letter.id)
-        letter.deadline = date.today() - timedelta(days=2)
+        letter.deadline = brussels_today() - timedelta(days=2)
         db.session.commit()
     assert client.get("/api/letters/brief").get_json()["status"] == "closed"
     assert client.get(f"/confirm/{token}").status_code == 200
@@ -331,20 +331,25 @@ def test_send_my_link_again_answers_the_same_for_any_address(app, client):
 
 def test_closed_and_published_letters_say_so_instead_of_the_form(app, client):
     with app.app_context():
-        make_letter("oud", deadline=date.today() - timedelta(days=1))
+        make_letter("oud", deadline=brussels_today() - timedelta(days=1))
         make_letter("klaar", state="published")
         make_letter("dicht", state="closed")
         make_letter("ontwerp", state="draft")
     for slug in ("oud", "klaar", "dicht"):
         response = client.get(f"/letters/{slug}")
         assert response.status_code == 200
-        assert 'action="/letters/%s/sign"' % slug not in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert 'class="form sign-form"' not in html and f'action="/letters/{slug}/sign' not in html
     assert "afgesloten" in client.get("/letters/oud").get_data(as_text=True)
     assert "gepubliceerd" in client.get("/letters/klaar").get_data(as_text=True)
     assert client.get("/letters/ontwerp").status_code == 404
     assert client.get("/api/letters/ontwerp").status_code == 404
-    refused = client.post("/letters/oud/sign", data=sign_form())
-    assert refused.status_code in (400, 409)
+    token = csrf_token(client.get("/letters/oud/resend").get_data(as_text=True))  # same session token
+    refused = client.post("/letters/oud/sign", data={**sign_form(paragraph="Mijn tekst."), "csrf_token": token})
+    assert refused.status_code == 409
+    assert "Mijn tekst." in refused.get_data(as_text=True), "the writer gets their paragraph back"
+    with app.app_context():
+        assert _count(Signature) == 0
 
 
 def test_deadline_is_inclusive_until_midnight_in_the_letters_time_zone(ctx):
@@ -456,3 +461,33 @@ def test_only_the_embed_view_may_be_framed(app, client):
     assert "Integratie: hoezo mislukt?" in embed.get_data(as_text=True)
     page = client.get("/letters/brief")
     assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_after_publication_the_manage_link_changes_nothing(app, client):
+    from signatory import publication
+
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(letter, place="Gent")
+        token = tokens.make_token(tokens.MANAGE, signature.id)
+        signature_id = signature.id
+        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        db.session.commit()
+    assert client.get(f"/manage/{token}").status_code == 410
+    form_token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
+    posted = client.post(f"/manage/{token}", data={**sign_form(place="Elders"), "csrf_token": form_token})
+    assert posted.status_code == 410
+    assert client.post(f"/manage/{token}/withdraw", data={"csrf_token": form_token}).status_code == 410
+    with app.app_context():
+        frozen = db.session.get(Signature, signature_id)
+        assert frozen.status == "confirmed" and frozen.place == "Gent"
+
+
+def test_home_lists_open_and_published_letters_not_drafts(app, client):
+    with app.app_context():
+        make_letter("open-brief", title="Open brief")
+        make_letter("klaar", state="published", title="Gepubliceerde brief")
+        make_letter("ontwerp", state="draft", title="Ontwerpbrief")
+    html = client.get("/").get_data(as_text=True)
+    assert "Open brief" in html and "Gepubliceerde brief" in html
+    assert "Ontwerpbrief" not in html and "/letters/ontwerp" not in html
