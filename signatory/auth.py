@@ -2,6 +2,8 @@
 which letter. Admins manage every letter; an organiser only those granted."""
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
@@ -13,9 +15,14 @@ from .models import Letter, LetterGrant, User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a wrong address costs the
-# same time as a wrong password and reveals nothing.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a wrong address costs
+    the same time as a wrong password and reveals nothing. Made on first use:
+    an argon2 hash costs every worker and command 100 ms at start-up."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 class AccountError(ValueError):
@@ -51,7 +58,7 @@ def find_user(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.is_active:

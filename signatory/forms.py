@@ -21,7 +21,7 @@ from .signing import (
     normalise_email,
 )
 from .states import Kind
-from .typesetting import MAX_PARAGRAPH_CHARS
+from .typesetting import MAX_PARAGRAPH_CHARS, normalise_paragraph
 
 
 def choices(*pairs) -> list[SelectChoice]:
@@ -43,16 +43,10 @@ class ControlCharacterCheck:
             from .signing import clean_line, clean_multiline
 
             cleaner = clean_multiline if isinstance(field, TextAreaField) else clean_line
-            field.data = cleaner(raw) if field.name != "paragraph" else _strip_controls_keep_lines(raw)
+            field.data = cleaner(raw) if field.name != "paragraph" else normalise_paragraph(raw)
             raise ValidationError(
                 _l("Dit veld bevatte onzichtbare stuurtekens; we hebben ze verwijderd. Kijk het na en verstuur opnieuw.")
             )
-
-
-def _strip_controls_keep_lines(text: str) -> str:
-    from .typesetting import normalise_paragraph
-
-    return normalise_paragraph(text)
 
 
 class SignatureFieldsMixin:

@@ -6,7 +6,7 @@ commits once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,7 +46,6 @@ class LetterSource:
     goal: int | None = None
     language: str = "nl"
     locale: str = "nl-BE"
-    extra: dict = field(default_factory=dict)
 
 
 def parse_letter_source(text: str) -> LetterSource:
@@ -178,9 +177,10 @@ def public_letter_or_404(slug: str) -> Letter:
 
 
 def public_letters() -> list[Letter]:
-    visible = [LetterState.OPEN, LetterState.CLOSED, LetterState.PUBLISHED]
     return list(
-        db.session.scalars(select(Letter).where(Letter.state.in_(visible)).order_by(Letter.created_at.desc()))
+        db.session.scalars(
+            select(Letter).where(Letter.state.in_(PUBLIC_LETTER_STATES)).order_by(Letter.created_at.desc())
+        )
     )
 
 
@@ -252,8 +252,8 @@ def close_letter(letter: Letter) -> None:
 
 
 def set_deadline(letter: Letter, deadline: date | None) -> None:
-    """Change (typically extend) the deadline; a letter closed by the clock
-    opens again when the new deadline lies ahead."""
+    """Change (typically extend) the deadline. Closed-by-the-clock is derived,
+    so a letter whose new deadline lies ahead is open again by itself."""
     letter.deadline = deadline
 
 
@@ -329,7 +329,3 @@ def _answer_summary(answer) -> dict:
         "text": answer.body,
         "attachment": bool(answer.attachment_name),
     }
-
-
-def is_public_state(letter: Letter) -> bool:
-    return letter.status in PUBLIC_LETTER_STATES

@@ -5,7 +5,7 @@ render is sanitised again with nh3 before it reaches a page.
 """
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -27,6 +27,7 @@ def parse(source: str) -> list[Token]:
     return _parser().parse(source or "")
 
 
+@lru_cache(maxsize=64)  # a letter's text changes rarely and is read on every view
 def to_html(source: str) -> str:
     html = _parser().renderer.render(parse(source), _parser().options, {})
     return nh3.clean(
@@ -38,6 +39,7 @@ def to_html(source: str) -> str:
     )
 
 
+@lru_cache(maxsize=64)
 def to_plain_text(source: str, limit: int | None = None) -> str:
     """The text without markup, for descriptions (Open Graph) and e-mails."""
     words = []

@@ -7,7 +7,7 @@ in the domain modules (signing, moderation, letters, …), which never commit.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -106,12 +106,6 @@ class Letter(db.Model):
 
     def deadline_passed(self, now: datetime | None = None) -> bool:
         return deadline_passed(self.deadline, self.timezone, now)
-
-    def deadline_end_utc(self) -> datetime | None:
-        if self.deadline is None:
-            return None
-        end = datetime.combine(self.deadline, time(23, 59, 59), tzinfo=self.zone)
-        return end.astimezone(timezone.utc).replace(tzinfo=None)
 
     def status_at(self, now: datetime | None = None) -> LetterState:
         return derived_status(self.state, self.deadline, self.timezone, now)

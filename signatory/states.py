@@ -52,7 +52,4 @@ BLOCKING_STATUSES = (
     SignatureStatus.REJECTED,
 )
 LIVE_STATUSES = (SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED)
-# Only these are counted and shown.
-COUNTED_STATUSES = (SignatureStatus.CONFIRMED,)
-SIGNABLE_LETTER_STATES = (LetterState.OPEN,)
 PUBLIC_LETTER_STATES = (LetterState.OPEN, LetterState.CLOSED, LetterState.PUBLISHED)

@@ -43,7 +43,6 @@ SYMBOLS = "NotoSansSymbols2"
 MAX_PARAGRAPH_LINES = 10
 # Guards for the server: the typesetter never sees more than this.
 MAX_PARAGRAPH_CHARS = 2000
-MAX_PARAGRAPH_LINE_BREAKS = 20
 
 # The page: A4 with generous margins, so that the text column has a body
 # measure of about 80 characters of Dutch prose at 10.5 pt.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from conftest import csrf_token, login, make_letter, make_user
 from signatory.extensions import db
@@ -19,7 +20,7 @@ def _organise_urls(app):
         if not (rule.rule == "/organise" or rule.rule.startswith("/organise/")):
             continue
         values = {
-            name: 1 if type(rule._converters[name]).__name__ == "IntegerConverter" else SAMPLE_ARGS.get(name, "x")
+            name: 1 if isinstance(rule._converters[name], IntegerConverter) else SAMPLE_ARGS.get(name, "x")
             for name in rule.arguments
         }
         with app.test_request_context():
