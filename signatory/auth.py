@@ -7,6 +7,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -35,16 +36,16 @@ def normalise_login(email: str) -> str:
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(_l("Een wachtwoord heeft minstens %(n)d tekens.", n=MIN_PASSWORD_LENGTH))
     return _hasher.hash(password)
 
 
 def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
     email = normalise_login(email)
     if "@" not in email or len(email) > 320:
-        raise AccountError(f"not an e-mail address: {email!r}")
+        raise AccountError(_l("Dit is geen e-mailadres: %(email)s.", email=email))
     if find_user(email) is not None:
-        raise AccountError(f"a user {email} exists already")
+        raise AccountError(_l("Er bestaat al een account voor %(email)s.", email=email))
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     db.session.flush()
@@ -73,7 +74,7 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
-        raise AccountError("the current password is not right") from None
+        raise AccountError(_l("Het huidige wachtwoord klopt niet.")) from None
     user.password_hash = hash_password(new)
     user.session_version += 1  # every other session ends
 

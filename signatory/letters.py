@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 
 from .extensions import db
@@ -103,7 +104,7 @@ def parse_deadline(value) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise LetterError(f"deadline must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise LetterError(_l("De deadline is een datum als JJJJ-MM-DD, niet %(value)s.", value=repr(value))) from None
 
 
 def parse_goal(value) -> int | None:
@@ -112,9 +113,9 @@ def parse_goal(value) -> int | None:
     try:
         goal = int(value)
     except (TypeError, ValueError):
-        raise LetterError(f"goal must be a whole number, not {value!r}") from None
+        raise LetterError(_l("Het doel is een geheel getal, niet %(value)s.", value=repr(value))) from None
     if not 0 < goal <= 100_000_000:
-        raise LetterError("goal must be between 1 and 100,000,000")
+        raise LetterError(_l("Het doel ligt tussen 1 en 100.000.000."))
     return goal
 
 
@@ -122,13 +123,13 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise LetterError(f"unknown time zone {name!r}") from None
+        raise LetterError(_l("Onbekende tijdzone: %(name)s.", name=repr(name))) from None
     return name
 
 
 def validate_slug(slug: str) -> str:
     if not SLUG_PATTERN.match(slug or ""):
-        raise LetterError("a slug is 1–80 lower-case letters, digits and hyphens, e.g. 'integratie-2011'")
+        raise LetterError(_l("Een korte naam (slug) heeft 1 tot 80 kleine letters, cijfers en koppeltekens, bv. 'integratie-2011'."))
     return slug
 
 
@@ -187,7 +188,7 @@ def public_letters() -> list[Letter]:
 def create_letter(slug: str, source: LetterSource) -> Letter:
     validate_slug(slug)
     if get_letter(slug) is not None:
-        raise LetterError(f"a letter with the slug {slug!r} exists already")
+        raise LetterError(_l("Er bestaat al een brief met de korte naam '%(slug)s'.", slug=slug))
     letter = Letter(slug=slug, state=LetterState.DRAFT, version=1)
     _apply_source(letter, source)
     letter.versions.append(
@@ -236,7 +237,7 @@ def _apply_source(letter: Letter, source: LetterSource) -> None:
 
 def open_letter(letter: Letter) -> None:
     if letter.state == LetterState.PUBLISHED:
-        raise LetterError("a published letter cannot be opened again")
+        raise LetterError(_l("Een gepubliceerde brief kan niet opnieuw geopend worden."))
     letter.state = LetterState.OPEN
     letter.opened_at = letter.opened_at or utcnow()
     letter.closed_at = None
@@ -244,9 +245,9 @@ def open_letter(letter: Letter) -> None:
 
 def close_letter(letter: Letter) -> None:
     if letter.state == LetterState.PUBLISHED:
-        raise LetterError("a published letter is closed already")
+        raise LetterError(_l("Een gepubliceerde brief is al afgesloten."))
     if letter.state == LetterState.DRAFT:
-        raise LetterError("a draft has not been opened")
+        raise LetterError(_l("Een ontwerp werd nog niet geopend."))
     letter.state = LetterState.CLOSED
     letter.closed_at = utcnow()
 
