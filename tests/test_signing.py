@@ -491,3 +491,12 @@ def test_home_lists_open_and_published_letters_not_drafts(app, client):
     html = client.get("/").get_data(as_text=True)
     assert "Open brief" in html and "Gepubliceerde brief" in html
     assert "Ontwerpbrief" not in html and "/letters/ontwerp" not in html
+
+
+def test_send_my_link_again_keeps_the_address_on_a_lost_form_token(app, client):
+    with app.app_context():
+        make_letter()
+    response = client.post("/letters/brief/resend", data={"email": "ayse@example.org"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'value="ayse@example.org"' in html and "verstuur het opnieuw" in html

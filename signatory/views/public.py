@@ -233,17 +233,32 @@ def withdraw(token: str):
     return render_template("public/withdrawn.html", letter=signature.letter)
 
 
+def _refuse_resend_rate_limited(_limit):
+    form = ResendForm(formdata=request.form, meta={"csrf": False})
+    form.form_errors.append(_("Te veel aanvragen na elkaar. Wacht een minuut en probeer opnieuw."))
+    return _render_resend(public_letter_or_404(request.view_args["slug"]), form, status=429)
+
+
 @bp.route("/letters/<slug>/resend", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"], exempt_when=rate_limit_off)
+@csrf.exempt  # the form checks its own token, so a refusal keeps the address
+@limiter.limit("10 per minute", methods=["POST"], exempt_when=rate_limit_off, on_breach=_refuse_resend_rate_limited)
 def resend(slug: str):
     letter = public_letter_or_404(slug)
     form = ResendForm()
-    sent = False
-    if form.validate_on_submit():
-        signing.resend_links(letter, form.email.data)
-        db.session.commit()
-        sent = True
-    status = 422 if form.errors else 200
+    if not form.is_submitted():
+        return _render_resend(letter, form)
+    if not form.validate():
+        if form.csrf_token.errors:
+            form.csrf_token.errors = []
+            form.form_errors.append(_("Je formulier was verlopen. Je adres staat er nog: verstuur het opnieuw."))
+            return _render_resend(letter, form, status=400)
+        return _render_resend(letter, form, status=422)
+    signing.resend_links(letter, form.email.data)
+    db.session.commit()
+    return _render_resend(letter, form, sent=True)
+
+
+def _render_resend(letter: Letter, form: ResendForm, *, sent: bool = False, status: int = 200):
     return render_template("public/resend.html", letter=letter, form=form, sent=sent), status
 
 
