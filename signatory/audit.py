@@ -1,4 +1,6 @@
-"""The audit log: who did what, when. Never personal data in the detail."""
+"""The audit log: who did what, when. The detail never holds a signatory's
+personal data (an erasure must leave nothing behind); organiser accounts are
+named, since who acted is the point of the log."""
 from __future__ import annotations
 
 import json

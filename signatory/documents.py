@@ -56,7 +56,7 @@ def _counted(letter_id: int):
     return and_(Signature.letter_id == letter_id, Signature.status == SignatureStatus.CONFIRMED)
 
 
-def _published_paragraphs(letter_id: int):
+def published_paragraphs_condition(letter_id: int):
     return and_(
         _counted(letter_id),
         Signature.consent_paragraph.is_(True),
@@ -104,7 +104,7 @@ def _contributions(session, letter: Letter) -> Iterator[Contribution]:
     # tell where in the alphabet their authors stand.
     statement = (
         select(Signature.paragraph, Signature.consent_name, *_LIST_COLUMNS)
-        .where(_published_paragraphs(letter.id))
+        .where(published_paragraphs_condition(letter.id))
         .order_by(Signature.id)
     )
     for paragraph, consent_name, first_name, last_name, kind, organisation, function, place in _stream(
@@ -141,7 +141,7 @@ def document_data(letter: Letter, *, session=None) -> DocumentData:
         locale=letter.locale or "nl-BE",
         signatory_count=_count(session, _counted(letter.id)),
         unnamed_count=_count(session, _counted(letter.id), Signature.consent_name.is_(False)),
-        contribution_count=_count(session, _published_paragraphs(letter.id)),
+        contribution_count=_count(session, published_paragraphs_condition(letter.id)),
         first_signatories=_signatories(session, letter, Signature.first_signatory.is_(True), with_index=False),
         organisations=_signatories(
             session, letter, and_(Signature.first_signatory.is_(False), is_organisation), with_index=False
@@ -165,7 +165,7 @@ def compile_letter(letter: Letter, *, session=None) -> CompiledDocument:
 
 def estimated_seconds(letter: Letter, *, session=None) -> float:
     session = session or db.session
-    paragraphs = _count(session, _published_paragraphs(letter.id))
+    paragraphs = _count(session, published_paragraphs_condition(letter.id))
     return SECONDS_PER_SIGNATURE * (letter.signature_count or 0) + SECONDS_PER_PARAGRAPH * paragraphs
 
 
@@ -310,8 +310,7 @@ def freeze_published_document(letter: Letter) -> Document:
             document = _insert(session, letter, True, PENDING)
         _start_after_commit(session, current_app._get_current_object(), document.id)
         return document
-    data = document_data(letter)
-    compiled = compile_document(data, draft=False)
+    compiled = compile_letter(letter)
     if document is None:
         document = _insert(session, letter, True, PENDING)
     _store(document, compiled)

@@ -359,4 +359,4 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
     signature_id: Mapped[int | None] = mapped_column(Integer)  # no FK: survives erasure
-    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON, never personal data
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON, never a signatory's personal data

@@ -192,6 +192,17 @@ def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None)
     return row
 
 
+def published_paragraphs(letter: Letter, *, after: int | None = None, limit: int = 50) -> list[Signature]:
+    """Approved paragraphs whose signers consented, in signing order: the
+    same condition the compiled document uses."""
+    from .documents import published_paragraphs_condition
+
+    query = select(Signature).where(published_paragraphs_condition(letter.id))
+    if after is not None:
+        query = query.where(Signature.id > after)
+    return list(db.session.scalars(query.order_by(Signature.id).limit(limit)))
+
+
 def answers_of(letter: Letter) -> list[Answer]:
     return list(
         db.session.scalars(

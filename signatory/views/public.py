@@ -98,15 +98,7 @@ def _published_extras(letter: Letter) -> dict:
     from .. import publication
     from .publication import PARAGRAPHS_PER_PAGE, published_document_info
 
-    paragraphs = db.session.scalars(
-        select(Signature)
-        .where(
-            Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED,
-            Signature.consent_paragraph.is_(True), Signature.paragraph_status == "approved",
-        )
-        .order_by(Signature.id)
-        .limit(PARAGRAPHS_PER_PAGE + 1)
-    ).all()
+    paragraphs = publication.published_paragraphs(letter, limit=PARAGRAPHS_PER_PAGE + 1)
     return {
         "document": published_document_info(letter),
         "paragraphs": paragraphs[:PARAGRAPHS_PER_PAGE],

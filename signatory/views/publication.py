@@ -10,17 +10,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import documents, publication
 from ..auth import organiser_letter_or_404
-from ..moderation import unverified_organisation_count
 from ..extensions import db
 from ..letters import public_letter_or_404
-from ..models import Answer, Document, Signature
-from ..states import LetterState, ParagraphStatus, SignatureStatus
+from ..models import Answer, Document
+from ..moderation import unverified_organisation_count
+from ..states import LetterState
 from .caching import cacheable
 
 bp = Blueprint("publication", __name__)
@@ -207,15 +206,9 @@ def paragraphs(slug: str):
     """The approved, consented paragraphs, each with its own anchor, in pages."""
     letter = public_letter_or_404(slug)
     after = request.args.get("after", type=int)
-    query = select(Signature).where(
-        Signature.letter_id == letter.id, Signature.status == SignatureStatus.CONFIRMED,
-        Signature.consent_paragraph.is_(True), Signature.paragraph_status == ParagraphStatus.APPROVED,
-    )
-    if after is not None:
-        if not 0 <= after < 2**62:
-            abort(400)
-        query = query.where(Signature.id > after)
-    rows = list(db.session.scalars(query.order_by(Signature.id).limit(PARAGRAPHS_PER_PAGE + 1)))
+    if after is not None and not 0 <= after < 2**62:
+        abort(400)
+    rows = publication.published_paragraphs(letter, after=after, limit=PARAGRAPHS_PER_PAGE + 1)
     next_after = rows[PARAGRAPHS_PER_PAGE - 1].id if len(rows) > PARAGRAPHS_PER_PAGE else None
     return cacheable(make_response(render_template(
         "public/paragraphs.html", letter=letter, paragraphs=rows[:PARAGRAPHS_PER_PAGE],
