@@ -94,6 +94,8 @@ def test_an_edit_after_signing_is_a_new_version(app, client):
         letter = db.session.scalar(select(Letter))
         assert letter.version == 2 and letter.body.strip() == "Een gewijzigde tekst."
         assert [v.note for v in letter.versions] == ["", "Typfout"]
+    public = client.get("/letters/brief").get_data(as_text=True)
+    assert "versie 2" in public and "Een gewijzigde tekst." in public, "the public page shows it changed"
 
 
 def test_overview_counts_and_chart(app, client):

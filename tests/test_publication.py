@@ -318,3 +318,29 @@ def test_no_reminder_to_an_erased_signer(app):
         erase(signature, None, actor="test")
         db.session.commit()
         assert publication.queue_due_reminders() == 0
+
+
+def test_organiser_records_and_deletes_an_answer_through_the_page(app, client):
+    from io import BytesIO
+
+    with app.app_context():
+        _published_letter_with_signers()
+        make_user(admin=True)
+    login(client)
+    token = csrf_token(client.get("/organise/letters/brief/publication").get_data(as_text=True))
+    refused = client.post("/organise/letters/brief/answers", content_type="multipart/form-data", data={
+        "csrf_token": token, "author_name": "Jan Politicus", "received_on": "2030-07-01",
+        "attachment": (BytesIO(b"MZ\x90 not a pdf"), "virus.exe"),
+    })
+    assert refused.status_code == 422 and "PDF" in refused.get_data(as_text=True)
+    added = client.post("/organise/letters/brief/answers", content_type="multipart/form-data", data={
+        "csrf_token": token, "author_name": "Jan Politicus", "author_function": "Volksvertegenwoordiger",
+        "received_on": "2030-07-01", "body": "Dank u.", "attachment": (BytesIO(b"%PDF-1.4 x"), "antwoord.pdf"),
+    })
+    assert added.status_code == 303
+    [answer] = client.get("/api/letters/brief").get_json()["answers"]
+    assert answer["from"] == "Jan Politicus" and answer["attachment"] is True
+    assert "Jan Politicus" in client.get("/letters/brief").get_data(as_text=True)
+    deleted = client.post(f"/organise/answers/{answer['id']}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 303
+    assert client.get("/api/letters/brief").get_json()["answers"] == []
