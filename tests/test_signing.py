@@ -393,14 +393,22 @@ def test_signatories_are_keyset_paginated(app, client):
         top_up_signatures(letter, 130)
         db.session.commit()
         named = _count(Signature, consent_name=True)
-    seen, url = [], "/letters/brief/signatories"
+        expected = {
+            (s.organisation if s.kind == "organisation" else s.display_name)
+            for s in db.session.scalars(select(Signature).where(Signature.consent_name.is_(True)))
+        }
+        first = {s.display_name for s in db.session.scalars(select(Signature).where(Signature.first_signatory.is_(True)))}
+    assert len(expected) == named, "the sample names are distinct"
+    seen, url, pages = [], "/letters/brief/signatories", 0
     while url:
         html = client.get(url).get_data(as_text=True)
         seen += [chunk.split("</span>")[0] for chunk in html.split('class="signatory__name">')[1:]]
         marker = 'rel="next" href="'
         url = html.split(marker)[1].split('"')[0].replace("&amp;", "&") if marker in html else None
-    first_signatories_on_page_one = 3  # the demo marks its first three as such
-    assert len(seen) == named + first_signatories_on_page_one
+        pages += 1
+    listed = seen[len(first):]  # page one starts with the first signatories
+    assert set(seen[:len(first)]) == first
+    assert pages == 3 and len(listed) == named and set(listed) == expected, "every name once, none skipped"
     assert client.get("/letters/brief/signatories?after=%%%").status_code == 400
 
 
