@@ -36,7 +36,11 @@ def test_compiled_catalogue_matches_its_source(language):
     fresh.seek(0)
     with open(mo_path, "rb") as handle:
         shipped = gettext.GNUTranslations(handle)._catalog
-    assert shipped == gettext.GNUTranslations(fresh)._catalog
+    compiled = gettext.GNUTranslations(fresh)._catalog
+    # The header entry names the Babel version that compiled it: not content.
+    shipped.pop("", None)
+    compiled.pop("", None)
+    assert shipped == compiled
 
 
 def test_every_string_is_extracted_and_translated_to_english(tmp_path):
