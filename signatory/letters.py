@@ -21,7 +21,7 @@ from .states import PUBLIC_LETTER_STATES, LetterState
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 FRONT_MATTER_KEYS = {
-    "title", "subtitle", "organiser", "place_date", "contact", "intro",
+    "title", "subtitle", "addressee", "organiser", "place_date", "contact", "intro",
     "deadline", "timezone", "goal", "language",
 }
 LANGUAGE_LOCALES = {"nl": "nl-BE", "nl-be": "nl-BE", "nl-nl": "nl-NL", "en": "nl-BE"}
@@ -38,6 +38,7 @@ class LetterSource:
     title: str
     body: str
     subtitle: str = ""
+    addressee: str = ""
     organiser: str = ""
     place_date: str = ""
     contact: str = ""
@@ -64,6 +65,7 @@ def parse_letter_source(text: str) -> LetterSource:
         title=title[:300],
         body=body.strip() + "\n",
         subtitle=_text(meta.get("subtitle"))[:300],
+        addressee=_text(meta.get("addressee"))[:300],
         organiser=_text(meta.get("organiser"))[:200],
         place_date=_text(meta.get("place_date"))[:200],
         contact=_text(meta.get("contact"))[:500],
@@ -229,7 +231,7 @@ def update_letter(letter: Letter, source: LetterSource, note: str = "") -> bool:
 
 def _apply_source(letter: Letter, source: LetterSource) -> None:
     for name in (
-        "title", "subtitle", "organiser", "place_date", "contact", "intro", "body",
+        "title", "subtitle", "addressee", "organiser", "place_date", "contact", "intro", "body",
         "deadline", "timezone", "goal", "language", "locale",
     ):
         setattr(letter, name, getattr(source, name))

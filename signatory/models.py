@@ -69,6 +69,8 @@ class Letter(db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     subtitle: Mapped[str] = mapped_column(String(300), default="")
+    # Whom the letter is for, e.g. "Aan de leden van het Vlaams Parlement".
+    addressee: Mapped[str] = mapped_column(String(300), default="", server_default="")
     organiser: Mapped[str] = mapped_column(String(200), default="")
     place_date: Mapped[str] = mapped_column(String(200), default="")
     contact: Mapped[str] = mapped_column(String(500), default="")
@@ -80,6 +82,9 @@ class Letter(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
     deadline: Mapped[date | None] = mapped_column(Date)
     goal: Mapped[int | None] = mapped_column(Integer)
+    # The organiser's logo, PNG or SVG, with its media type; served as an image only.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_mime: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # Stored state; "closed" is also derived from the clock, see `status`.
     state: Mapped[str] = mapped_column(String(16), default=LetterState.DRAFT)
     version: Mapped[int] = mapped_column(Integer, default=1)

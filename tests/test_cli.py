@@ -187,3 +187,16 @@ def test_sqlite_connections_are_tuned(sqlite_app):
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_import_reads_the_addressee_from_the_front_matter(app, runner, tmp_path):
+    source = tmp_path / "brief.md"
+    source.write_text(
+        LETTER_SOURCE.replace("goal: 100", "goal: 100\naddressee: Aan de leden van het Vlaams Parlement"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["letters", "import", str(source), "--slug", "aan"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == "aan"))
+        assert letter.addressee == "Aan de leden van het Vlaams Parlement"

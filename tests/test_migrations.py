@@ -1,0 +1,126 @@
+"""The migrations build the schema the models describe, and each step can be
+undone and done again, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from conftest import IN_CI, PG_ADMIN_URL, _postgres_reason
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """A database nobody has migrated yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    reason = _postgres_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"signatory_migrations_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def migration_app(empty_database, monkeypatch, tmp_path):
+    from signatory import create_app
+    from signatory.extensions import db
+
+    monkeypatch.setenv("DATABASE_URL", empty_database)
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-that-is-long-enough-for-links")
+    app = create_app({"TESTING": True}, instance_path=str(tmp_path / "instance"))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    shutil.rmtree(tmp_path / "instance", ignore_errors=True)
+
+
+def _letter_columns(app) -> dict[str, dict]:
+    from signatory.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # a fresh inspector: no cached reflection
+        return {column["name"]: column for column in inspect(db.engine).get_columns("letters")}
+
+
+def test_addressee_and_logo_migration_round_trips(migration_app):
+    from flask_migrate import downgrade, upgrade
+
+    with migration_app.app_context():
+        upgrade(revision="0002")
+    assert "addressee" not in _letter_columns(migration_app)
+
+    with migration_app.app_context():
+        upgrade(revision="0003")
+    columns = _letter_columns(migration_app)
+    assert {"addressee", "logo", "logo_mime"} <= set(columns)
+    assert columns["addressee"]["nullable"] is False and columns["logo"]["nullable"] is True
+
+    with migration_app.app_context():
+        downgrade(revision="0002")
+    assert not {"addressee", "logo", "logo_mime"} & set(_letter_columns(migration_app))
+
+    with migration_app.app_context():
+        upgrade()
+    assert {"addressee", "logo", "logo_mime"} <= set(_letter_columns(migration_app))
+
+
+def test_a_letter_made_before_the_migration_gets_an_empty_addressee(migration_app):
+    """Existing rows get the server default, so the NOT NULL column is filled."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from signatory.extensions import db
+
+    with migration_app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO letters (slug, title, subtitle, organiser, place_date, contact, intro, body, language,"
+                " locale, timezone, state, version, signature_count, organisation_count, data_revision,"
+                " publication_manner, created_at, updated_at) VALUES ('oud', 'Oud', '', '', '', '', '', 'x', 'nl',"
+                " 'nl-BE', 'Europe/Brussels', 'draft', 1, 0, 0, 0, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ))
+        upgrade()
+        from signatory.models import Letter
+
+        letter = db.session.query(Letter).filter_by(slug="oud").one()
+        assert letter.addressee == "" and letter.logo is None and letter.logo_mime == ""
+        letter.addressee = "Aan de leden van het Vlaams Parlement"
+        letter.logo, letter.logo_mime = b"\x89PNG\r\n\x1a\n", "image/png"
+        db.session.commit()
+        db.session.expire_all()
+        letter = db.session.query(Letter).filter_by(slug="oud").one()
+        assert letter.addressee.startswith("Aan de leden") and letter.logo.startswith(b"\x89PNG")
+
+
+def test_the_migrated_schema_matches_the_models(migration_app):
+    """Every model column exists in the migrated database (no forgotten migration)."""
+    from flask_migrate import upgrade
+
+    from signatory.extensions import db
+
+    with migration_app.app_context():
+        upgrade()
+        inspector = inspect(db.engine)
+        for table in db.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = {column.name for column in table.columns} - present
+            assert not missing, f"{table.name} lacks {missing}: a model change without a migration"
