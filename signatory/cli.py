@@ -24,7 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(demo.serve_command)
-    from .documents import pdf_command  # issue 5
+    from .pdf.store import pdf_command  # issue 5
 
     app.cli.add_command(pdf_command)
     from .organise_cli import privacy_cli, users_cli  # issue 4

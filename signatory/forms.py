@@ -21,7 +21,7 @@ from .signing import (
     normalise_email,
 )
 from .states import Kind
-from .typesetting import MAX_PARAGRAPH_CHARS, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_CHARS, normalise_paragraph
 
 
 def choices(*pairs) -> list[SelectChoice]:

@@ -64,7 +64,7 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
         bump_revision(letter)
     if letter.state == LetterState.PUBLISHED:
         # DESIGN §3: the public page and PDF are regenerated as a new version.
-        from .documents import freeze_published_document, withdraw_published_documents
+        from .pdf.store import freeze_published_document, withdraw_published_documents
 
         withdraw_published_documents(letter)
         freeze_published_document(letter)

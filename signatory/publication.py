@@ -47,7 +47,7 @@ def publish(letter: Letter, publication_date: date, manner: str, user: User | No
     letter.published_at = utcnow()
     letter.closed_at = letter.closed_at or letter.published_at
     db.session.flush()
-    from .documents import freeze_published_document
+    from .pdf.store import freeze_published_document
 
     document = freeze_published_document(letter)
     audit.record(
@@ -195,7 +195,7 @@ def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None)
 def published_paragraphs(letter: Letter, *, after: int | None = None, limit: int = 50) -> list[Signature]:
     """Approved paragraphs whose signers consented, in signing order: the
     same condition the compiled document uses."""
-    from .documents import published_paragraphs_condition
+    from .pdf.store import published_paragraphs_condition
 
     query = select(Signature).where(published_paragraphs_condition(letter.id))
     if after is not None:

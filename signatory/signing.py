@@ -32,7 +32,7 @@ from .states import (
     SignatureStatus,
     Source,
 )
-from .typesetting import MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
 
 FIELD_LIMITS = {
     "first_name": 100,

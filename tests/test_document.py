@@ -19,16 +19,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from signatory import typesetting as ts
-from signatory.document import (
-    Contribution,
-    DocumentData,
-    LazyStory,
-    Signatory,
-    compile_document,
-    index_letter,
-    render_pdf,
-)
+from signatory.pdf import line_rule
+from signatory.pdf import typography as ts
+from signatory.pdf.build import compile_document, render_pdf
+from signatory.pdf.contract import Contribution, DocumentData, Signatory, index_letter
+from signatory.pdf.columns import ColumnChunk
+from signatory.pdf.flowables import ContributionBlock, LazyStory
+from signatory.pdf.styles import NAME_LEADING
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -279,18 +276,45 @@ def test_index_letter_follows_the_locale():
     assert index_letter("Çelik", "nl-BE") == "C"
 
 
-def test_lazy_story_consumes_the_iterables_lazily():
+def test_lazy_story_consumes_the_iterables_lazily(monkeypatch):
+    # The names are pulled one column at a time and the paragraphs one
+    # flowable at a time: when the first column of names and the first
+    # paragraph are drawn, the rest has not been read yet. A story made
+    # eagerly (a list of every flowable, or of every row) fails here.
     consumed = []
+    consumed_paragraphs = []
 
     def persons():
         for number in range(3000):
             consumed.append(number)
             yield Signatory(name=f"Persoon {number:05d}", place="Gent", index="P")
 
+    def contributions():
+        for number in range(200):
+            consumed_paragraphs.append(number)
+            yield Contribution(text=f"Paragraaf {number:03d}.", name=f"Schrijver {number:03d}")
+
+    at_first_column = []
+    at_first_paragraph = []
+    draw_column, draw_paragraph = ColumnChunk.draw, ContributionBlock.draw
+
+    def recording_column_draw(self):
+        at_first_column.append(len(consumed))
+        return draw_column(self)
+
+    def recording_paragraph_draw(self):
+        at_first_paragraph.append(len(consumed_paragraphs))
+        return draw_paragraph(self)
+
+    monkeypatch.setattr(ColumnChunk, "draw", recording_column_draw)
+    monkeypatch.setattr(ContributionBlock, "draw", recording_paragraph_draw)
     story = LazyStory(iter(range(10)))
     assert len(story) == LazyStory.LOOKAHEAD
-    pdf = render_pdf(sample_data(persons=persons(), contributions=[]), draft=True)
-    assert len(consumed) == 3000
+    pdf = render_pdf(sample_data(persons=persons(), contributions=contributions()), draft=True)
+    names_per_column = ts.PAGE_SIZE[1] / NAME_LEADING
+    assert 0 < at_first_column[0] <= names_per_column + 1, at_first_column[0]
+    assert 0 < at_first_paragraph[0] <= LazyStory.LOOKAHEAD + 1, at_first_paragraph[0]
+    assert len(consumed) == 3000 and len(consumed_paragraphs) == 200
     text = squash("\n".join(pdf_text(pdf)))
     assert "Persoon 00000" in text and "Persoon 02999" in text
     assert text.index("Persoon 00000") < text.index("Persoon 01500") < text.index("Persoon 02999")
@@ -300,7 +324,7 @@ def test_a_right_to_left_paragraph_keeps_its_line_order():
     # Reordering the whole paragraph before breaking it would put its last
     # words on its first line; each line is reordered on its own instead.
     text = " ".join("كلمة%d" % number for number in range(60))
-    assert ts.count_lines(text) > 2
+    assert line_rule.count_lines(text) > 2
     pdf = render_pdf(sample_data(contributions=[Contribution(text=text, name="R T L")]), draft=False)
     page = next(t for t in pdf_text(pdf) if "R T L" in t)
     lines = [line for line in page.splitlines() if "\ufecb" in line or "\ufec9" in line or "\ufedb" in line]
@@ -327,10 +351,10 @@ def text_of_lines(lines: int, prefix: str = "") -> str:
     text = prefix
     for word in words:
         candidate = f"{text} {word}".strip()
-        if ts.count_lines(candidate) > lines:
+        if line_rule.count_lines(candidate) > lines:
             break
         text = candidate
-    assert ts.count_lines(text) == lines
+    assert line_rule.count_lines(text) == lines
     return text
 
 
@@ -342,7 +366,7 @@ def test_the_document_prints_as_many_lines_as_the_rule_counts(lines):
     paragraph.wrap(ts.FRAME_INNER_WIDTH, 10_000)
     last_line_room = paragraph.blPara.lines[-1][0]  # (extraSpace, words)
     assert last_line_room < 6 * ts.BODY_SIZE  # within a few characters of the margin
-    assert ts.line_verdict(text) == (lines, lines <= ts.MAX_PARAGRAPH_LINES)
+    assert line_rule.line_verdict(text) == (lines, lines <= line_rule.MAX_PARAGRAPH_LINES)
     pdf = render_pdf(sample_data(contributions=[Contribution(text=text, name=f"Teller {lines}")]), draft=False)
     page = next(t for t in pdf_text(pdf) if marker in t)
     printed = page.splitlines()
@@ -351,8 +375,21 @@ def test_the_document_prints_as_many_lines_as_the_rule_counts(lines):
     assert end - start == lines
 
 
-def test_motivating_paragraphs_use_the_frame_inner_width():
-    assert ts.FRAME_INNER_WIDTH == ts.FRAME_WIDTH - 2 * ts.FRAME_PADDING
+def test_motivating_paragraphs_use_the_frame_inner_width(monkeypatch):
+    # The width the ten-line rule measures at is the width the document
+    # really sets the paragraph in: measured on the flowable as it is laid
+    # out on the page, so that changing either side breaks this test.
+    widths = []
+    real_wrap = ContributionBlock.wrap
+
+    def recording_wrap(self, availWidth, availHeight):
+        widths.append(availWidth)
+        return real_wrap(self, availWidth, availHeight)
+
+    monkeypatch.setattr(ContributionBlock, "wrap", recording_wrap)
+    render_pdf(sample_data(contributions=[Contribution(text="Een paragraaf.", name="A")]), draft=False)
+    assert widths
+    assert all(width == pytest.approx(ts.FRAME_INNER_WIDTH, abs=1e-6) for width in widths), widths
 
 
 # --- determinism, rendering, versions ------------------------------------------------------------
@@ -362,7 +399,7 @@ import hashlib, sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {tests!r})
 from test_document import sample_data
-from signatory.document import render_pdf
+from signatory.pdf.build import render_pdf
 print(hashlib.sha256(render_pdf(sample_data(), draft=True)).hexdigest())
 """
 
@@ -432,7 +469,7 @@ def _sign(letter, **fields):
 
 
 def test_document_from_the_database(ctx):
-    from signatory import documents
+    from signatory.pdf import store
 
     letter = make_letter("db-brief")
     _sign(letter, first_name="Eric", last_name="Eerste", email="eric@example.org", first_signatory=True,
@@ -454,7 +491,7 @@ def test_document_from_the_database(ctx):
     _sign(letter, first_name="Ingetrokken", last_name="Persoon", email="withdrawn@example.org", status="withdrawn")
     _sign(letter, first_name="Spam", last_name="Persoon", email="spam@example.org", status="rejected")
 
-    compiled = documents.compile_letter(letter)
+    compiled = store.compile_letter(letter)
     text = squash("\n".join(pdf_text(compiled.pdf)))
     for shown in ("Eric Eerste", "Vluchtelingenwerk, Jan Peeters, voorzitter, Brussel", "Ayşe Yılmaz",
                   "Goedgekeurd en gepubliceerd.", "— Ayşe Yılmaz, Gent", "Anoniem gepubliceerd.",
@@ -473,34 +510,34 @@ def test_document_from_the_database(ctx):
     ("nl-NL", ["Bakker", "van den Broek", "Maes", "Wouters"]),
 ])
 def test_collation_follows_the_letter_locale(ctx, locale, expected):
-    from signatory import documents
+    from signatory.pdf import store
 
     letter = make_letter(f"brief-{locale.lower()}", locale=locale)
     for number, last_name in enumerate(["Wouters", "van den Broek", "Maes", "Bakker"]):
         _sign(letter, first_name="Kim", last_name=last_name, email=f"kim{number}@example.org")
-    text = squash("\n".join(pdf_text(documents.compile_letter(letter).pdf)))
+    text = squash("\n".join(pdf_text(store.compile_letter(letter).pdf)))
     listed = text[text.index("Personen"):]
     positions = [listed.index(f"Kim {name}") for name in expected]
     assert positions == sorted(positions)
 
 
 def test_kept_per_revision_and_compiled_inline_when_small(ctx):
-    from signatory import documents
+    from signatory.pdf import store
     from signatory.extensions import db
     from signatory.letters import bump_revision
 
     letter = make_letter("kept")
     _sign(letter, email="a@example.org")
-    first = documents.get_or_compile(letter)
+    first = store.get_or_compile(letter)
     db.session.commit()
     first_id = first.id
     assert first.status == "ready" and first.pdf.startswith(b"%PDF") and first.page_count >= 3
-    again = documents.get_or_compile(letter)
+    again = store.get_or_compile(letter)
     assert again.id == first_id
     bump_revision(letter)
     db.session.commit()
     db.session.refresh(letter)
-    newer = documents.get_or_compile(letter)
+    newer = store.get_or_compile(letter)
     db.session.commit()
     assert newer.id != first_id and newer.data_revision == letter.data_revision
     # Older drafts are not kept once a newer one is ready.
@@ -510,26 +547,26 @@ def test_kept_per_revision_and_compiled_inline_when_small(ctx):
 
 
 def test_a_large_letter_compiles_in_the_background(ctx):
-    from signatory import documents
+    from signatory.pdf import store
     from signatory.extensions import db
     from signatory.models import Document
 
     ctx.config["PDF_INLINE_SECONDS"] = -1  # every letter counts as large
     letter = make_letter("large")
     _sign(letter, email="a@example.org")
-    document = documents.get_or_compile(letter)
+    document = store.get_or_compile(letter)
     assert document.status == "pending"
     db.session.commit()  # starts the worker
-    documents.wait_for_compiles(120)
+    store.wait_for_compiles(120)
     db.session.expire_all()
     stored = db.session.get(Document, document.id)
     assert stored.status == "ready", stored.error
     assert stored.pdf.startswith(b"%PDF") and stored.sha256 == hashlib.sha256(stored.pdf).hexdigest()
-    assert documents.get_or_compile(letter).id == stored.id
+    assert store.get_or_compile(letter).id == stored.id
 
 
 def test_freeze_published_document(ctx):
-    from signatory import documents
+    from signatory.pdf import store
     from signatory.extensions import db
 
     letter = make_letter("frozen")
@@ -539,16 +576,16 @@ def test_freeze_published_document(ctx):
     letter.publication_date = date(2011, 6, 20)
     letter.published_at = datetime(2011, 6, 20, 10, 0)
     db.session.commit()
-    document = documents.freeze_published_document(letter)
+    document = store.freeze_published_document(letter)
     db.session.commit()
     assert document.published and document.status == "ready"
     assert document.sha256 == hashlib.sha256(document.pdf).hexdigest()
     assert "ONTWERP" not in "\n".join(pdf_text(document.pdf))
-    assert documents.freeze_published_document(letter).id == document.id
+    assert store.freeze_published_document(letter).id == document.id
 
 
 def test_organiser_route(app, client):
-    from signatory import documents
+    from signatory.pdf import store
 
     with app.app_context():
         make_user(admin=True)
@@ -577,7 +614,7 @@ def test_organiser_route(app, client):
     assert "wordt voorbereid" in page
     assert '<meta http-equiv="refresh" content="5">' in page
     assert "<script>" not in page
-    documents.wait_for_compiles(120)
+    store.wait_for_compiles(120)
     ready = client.get("/organise/letters/route/document.pdf")
     assert ready.status_code == 200 and ready.data.startswith(b"%PDF")
 

@@ -23,7 +23,7 @@ from signatory import tokens
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature
 from signatory.signing import clean_line, has_control_characters
-from signatory.typesetting import normalise_paragraph
+from signatory.pdf.line_rule import normalise_paragraph
 
 TEXT_FIELDS = ("first_name", "last_name", "organisation", "function", "address", "email", "place", "paragraph")
 LINE_FIELDS = ("first_name", "last_name", "organisation", "function", "email", "place")

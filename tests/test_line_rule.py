@@ -5,8 +5,8 @@ import pytest
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from conftest import csrf_token, make_letter, sign_form
-from signatory import typesetting
-from signatory.typesetting import MAX_PARAGRAPH_LINES, count_lines, line_verdict
+from signatory.pdf import typography
+from signatory.pdf.line_rule import MAX_PARAGRAPH_LINES, count_lines, line_verdict
 
 PROSE = (
     "Integratie is geen eenrichtingsverkeer maar werk voor de hele samenleving. Wie hier "
@@ -34,16 +34,16 @@ def text_of(lines: int, *, tight: bool = True) -> str:
         best = candidate
     assert count_lines(best) == lines
     if tight:
-        _remaining = typesetting.FRAME_INNER_WIDTH - _last_line_width(best)
-        assert _remaining < stringWidth("nnnnnnnnnnnn", typesetting.SERIF, typesetting.BODY_SIZE), "not tight"
+        _remaining = typography.FRAME_INNER_WIDTH - _last_line_width(best)
+        assert _remaining < stringWidth("nnnnnnnnnnnn", typography.SERIF, typography.BODY_SIZE), "not tight"
     return best
 
 
 def _last_line_width(text: str) -> float:
-    paragraph = typesetting.build_paragraph(text)
-    paragraph.wrap(typesetting.FRAME_INNER_WIDTH, 1e9)
+    paragraph = typography.build_paragraph(text)
+    paragraph.wrap(typography.FRAME_INNER_WIDTH, 1e9)
     last = paragraph.blPara.lines[-1]
-    return typesetting.FRAME_INNER_WIDTH - last[0] if isinstance(last, tuple) else last.currentWidth
+    return typography.FRAME_INNER_WIDTH - last[0] if isinstance(last, tuple) else last.currentWidth
 
 
 @pytest.mark.parametrize("lines", [9, 10])

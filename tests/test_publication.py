@@ -253,7 +253,7 @@ def test_an_erasure_after_publication_makes_a_new_dated_version(app, client):
 
 
 def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, client):
-    from signatory import documents
+    from signatory.pdf import store
     from signatory.models import Document
 
     app.config["PDF_INLINE_SECONDS"] = 0  # every letter counts as large
@@ -265,7 +265,7 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
         assert db.session.scalar(select(Document.status)) == "pending"
     pending = client.get("/letters/brief/document.pdf")
     assert pending.status_code == 503 and pending.headers["Retry-After"]
-    documents.wait_for_compiles()
+    store.wait_for_compiles()
     response = client.get("/letters/brief/document.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
 
@@ -284,7 +284,7 @@ def test_the_organiser_sees_mail_that_will_never_arrive(app, client):
 
 
 def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
-    from signatory import documents
+    from signatory.pdf import store
     from signatory.privacy import erase
 
     with app.app_context():
@@ -302,7 +302,7 @@ def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
     while_compiling = client.get("/letters/brief/document.pdf")
     assert while_compiling.status_code in (200, 503)
     assert while_compiling.data != old, "the version with the erased name is gone"
-    documents.wait_for_compiles()
+    store.wait_for_compiles()
     fresh = client.get("/letters/brief/document.pdf")
     assert fresh.status_code == 200 and fresh.data != old
 

@@ -5,25 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import login_required
 
-from .. import documents
 from ..auth import organiser_letter_or_404
 from ..extensions import db
+from ..pdf import store
 from ..states import LetterState
+from .responses import pdf_response
 
 bp = Blueprint("documents", __name__)
 
 
 def _pdf_response(letter, document):
-    response = make_response(document.pdf)
-    response.mimetype = "application/pdf"
     suffix = "" if document.published else "-ontwerp"
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{letter.slug}-r{document.data_revision}{suffix}.pdf"'
-    )
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["X-Content-SHA256"] = document.sha256
-    response.set_etag(document.sha256)
-    return response.make_conditional(request)
+    return pdf_response(document.pdf, f"{letter.slug}-r{document.data_revision}{suffix}.pdf",
+                        sha256=document.sha256, cache_control="private, no-cache")
 
 
 @bp.get("/organise/letters/<slug>/document.pdf")
@@ -31,16 +25,16 @@ def _pdf_response(letter, document):
 def organiser_document(slug: str):
     letter = organiser_letter_or_404(slug)
     if request.args.get("version") == "previous":
-        previous = documents.latest_ready(letter)
+        previous = store.latest_ready(letter)
         if previous is None:
             abort(404)
         return _pdf_response(letter, previous)
     # This GET begins with the write lock (database.WRITING_GET_ENDPOINTS).
-    document = documents.get_or_compile(letter)
+    document = store.get_or_compile(letter)
     db.session.commit()
-    if document.status == documents.READY:
+    if document.status == store.READY:
         return _pdf_response(letter, document)
-    previous = documents.latest_ready(letter)
+    previous = store.latest_ready(letter)
     response = make_response(
         render_template(
             "organise/document_pending.html",
@@ -49,7 +43,7 @@ def organiser_document(slug: str):
             previous=previous,
             draft=letter.state != LetterState.PUBLISHED,
         ),
-        202 if document.status == documents.PENDING else 200,
+        202 if document.status == store.PENDING else 200,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,7 +15,7 @@ from ..auth import can_manage, organiser_letter_or_404
 from ..extensions import db
 from ..models import AuditEntry, Signature, User
 from ..states import ParagraphStatus, SignatureStatus
-from ..typesetting import MAX_PARAGRAPH_LINES, count_lines
+from ..pdf.line_rule import MAX_PARAGRAPH_LINES, count_lines
 from .auth import safe_next
 from .organise_forms import ActionForm, EraseForm, ModerationForm, ReasonForm
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +20,7 @@ from ..models import LetterGrant, User
 from ..signing import SigningError
 from ..states import LetterState
 from .organise_forms import ActionForm, DeadlineForm, LetterForm, PaperForm
+from .responses import pdf_response
 
 bp = Blueprint("organise", __name__, url_prefix="/organise")
 
@@ -235,10 +236,7 @@ def paper_form(slug: str):
 @bp.get("/letters/<slug>/form.pdf")
 def blank_form(slug: str):
     letter = organiser_letter_or_404(slug)
-    response = make_response(paper.blank_form_pdf(letter))
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{letter.slug}-formulier.pdf"'
-    return response
+    return pdf_response(paper.blank_form_pdf(letter), f"{letter.slug}-formulier.pdf")
 
 
 # --- exports --------------------------------------------------------------------------

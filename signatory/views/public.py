@@ -27,7 +27,7 @@ from ..letters import public_letter_or_404, public_letters, signing_target
 from ..markup import to_html, to_plain_text
 from ..models import Letter, Signature
 from ..states import SignatureStatus
-from ..typesetting import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
+from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
 from .caching import cacheable
 
 bp = Blueprint("public", __name__)

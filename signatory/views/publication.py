@@ -13,14 +13,16 @@ from flask_wtf.file import FileField
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import documents, publication
+from .. import publication
 from ..auth import organiser_letter_or_404
 from ..extensions import db
 from ..letters import public_letter_or_404
 from ..models import Answer, Document
 from ..moderation import unverified_organisation_count
+from ..pdf import store
 from ..states import LetterState
 from .caching import cacheable
+from .responses import pdf_response
 
 bp = Blueprint("publication", __name__)
 
@@ -58,7 +60,7 @@ class AnswerForm(FlaskForm):
 def _render_publication(letter, publish_form=None, answer_form=None, status=200):
     document = None
     if letter.state == LetterState.PUBLISHED:
-        document = documents.latest_ready(letter)
+        document = store.latest_ready(letter)
     return render_template(
         "organise/publication.html",
         letter=letter,
@@ -178,7 +180,7 @@ def published_document_info(letter) -> Document | None:
     """For the public page: the frozen document and its SHA-256."""
     if letter.state != LetterState.PUBLISHED:
         return None
-    return documents.latest_ready(letter)
+    return store.latest_ready(letter)
 
 
 @bp.get("/letters/<slug>/document.pdf")
@@ -192,13 +194,8 @@ def public_document(slug: str):
         response = make_response(render_template("public/document_pending.html", letter=letter), 503)
         response.headers["Retry-After"] = "30"
         return response
-    response = make_response(document.pdf)
-    response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{letter.slug}.pdf"'
-    response.headers["X-Content-SHA256"] = document.sha256
-    response.set_etag(document.sha256)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response.make_conditional(request)
+    return pdf_response(document.pdf, f"{letter.slug}.pdf", sha256=document.sha256,
+                        cache_control="public, max-age=300")
 
 
 @bp.get("/letters/<slug>/paragraphs")
@@ -222,8 +219,5 @@ def answer_attachment(slug: str, answer_id: int):
     answer = db.session.get(Answer, answer_id)
     if answer is None or answer.letter_id != letter.id or not answer.attachment:
         abort(404)
-    response = make_response(answer.attachment)
-    response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="antwoord-{answer.id}.pdf"'
-    return response
+    return pdf_response(answer.attachment, f"antwoord-{answer.id}.pdf")
 

@@ -33,7 +33,8 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from datetime import datetime
-from signatory.document import Contribution, DocumentData, Signatory, compile_document
+from signatory.pdf.build import compile_document
+from signatory.pdf.contract import Contribution, DocumentData, Signatory
 
 signatories = {size}
 paragraphs = signatories // 5
@@ -135,7 +136,7 @@ def write_section(rows: list[dict]) -> None:
     )
     section = f"""## PDF
 
-The verrijkte opinie compiled by `signatory.document.compile_document`, from
+The verrijkte opinie compiled by `signatory.pdf.build.compile_document`, from
 generated data (names in several scripts, one paragraph of about 700
 characters per five signatories, one in twenty of them Arabic), each size in
 its own process; peak memory is that process's `ru_maxrss` (the interpreter

@@ -14,7 +14,8 @@ import pytest
 from conftest import IN_CI, csrf_token, links, outbox_messages, sign_form
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature
-from signatory.typesetting import FRAME_INNER_WIDTH, MAX_PARAGRAPH_LINES, build_paragraph, count_lines
+from signatory.pdf.line_rule import MAX_PARAGRAPH_LINES, count_lines
+from signatory.pdf.typography import FRAME_INNER_WIDTH, build_paragraph
 
 from .conftest import save_shot
 

@@ -1,5 +1,6 @@
-"""Compiled documents, Flask side: the data from the database, and the
-compiled PDF kept per `data_revision` in the `documents` table.
+"""The kept-document store, the Flask and database side of the PDF: a
+letter's data from the database, and the compiled PDF kept per
+`data_revision` in the `documents` table.
 
 * `get_or_compile(letter)` answers at once with the ready document of the
   current revision when there is one; a small letter is compiled inline; a
@@ -31,10 +32,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .document import CompiledDocument, Contribution, DocumentData, Signatory, compile_document, index_letter
-from .extensions import db
-from .models import Document, Letter, Signature, utcnow
-from .states import Kind, LetterState, ParagraphStatus, SignatureStatus
+from ..extensions import db
+from ..models import Document, Letter, Signature, utcnow
+from ..states import Kind, LetterState, ParagraphStatus, SignatureStatus
+from .build import compile_document
+from .contract import CompiledDocument, Contribution, DocumentData, Signatory, index_letter
 
 log = logging.getLogger(__name__)
 
@@ -207,13 +209,17 @@ def withdraw_published_documents(letter: Letter) -> None:
     )
 
 
-def _store(document: Document, compiled: CompiledDocument) -> None:
+def _store(session, document: Document, compiled: CompiledDocument) -> None:
+    """Keep the compiled bytes on their row; a ready draft makes the drafts
+    of older revisions obsolete."""
     document.pdf = compiled.pdf
     document.sha256 = compiled.sha256
     document.page_count = compiled.page_count
     document.status = READY
     document.error = ""
     document.ready_at = utcnow()
+    if not document.published:
+        _forget_older_drafts(session, document.letter_id, document.data_revision)
 
 
 def _forget_older_drafts(session, letter_id: int, revision: int) -> None:
@@ -279,9 +285,7 @@ def get_or_compile(letter: Letter) -> Document:
         if document is None:
             document = _insert(session, letter, published, PENDING)
         if document.status != READY:
-            _store(document, compiled)
-            if not published:
-                _forget_older_drafts(session, letter.id, letter.data_revision)
+            _store(session, document, compiled)
             session.flush()
         return document
     if document is None:
@@ -313,7 +317,7 @@ def freeze_published_document(letter: Letter) -> Document:
     compiled = compile_letter(letter)
     if document is None:
         document = _insert(session, letter, True, PENDING)
-    _store(document, compiled)
+    _store(session, document, compiled)
     session.flush()
     return document
 
@@ -384,9 +388,7 @@ def _compile_in_background(app, document_id: int) -> None:
                 document = session.get(Document, document_id)
                 if document is None:
                     return
-                _store(document, compiled)
-                if not published:
-                    _forget_older_drafts(session, document.letter_id, document.data_revision)
+                _store(session, document, compiled)
                 session.commit()
             except Exception as error:  # recorded on the row, never lost
                 log.exception("compiling document %s failed", document_id)

@@ -1,9 +1,11 @@
-"""The typography shared by the compiled document and the ten-line rule.
+"""The typography shared by the compiled document and the ten-line rule
+(`line_rule`): fonts, the page and its measure, script runs, markup, right
+to left.
 
 DESIGN §4: "max. 10 lijnen" is measured where it matters, in the compiled
 document. The signing form and the PDF therefore build a motivating paragraph
-with the same function, style and frame width defined here, so the two can
-never disagree.
+with the same function (`build_paragraph`), style and frame width defined
+here, so the two can never disagree.
 
 ReportLab has no font fallback, so text is split into runs per script and each
 run gets a font that has its glyphs. Arabic is reshaped (letters joined) before
@@ -30,7 +32,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import ParaLines
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
 SERIF = "NotoSerif"
 ARABIC = "NotoNaskhArabic"
@@ -39,10 +41,6 @@ ETHIOPIC = "NotoSerifEthiopic"
 # ReportLab cannot draw colour glyphs) and other symbols.
 EMOJI = "NotoEmoji"
 SYMBOLS = "NotoSansSymbols2"
-
-MAX_PARAGRAPH_LINES = 10
-# Guards for the server: the typesetter never sees more than this.
-MAX_PARAGRAPH_CHARS = 2000
 
 # The page: A4 with generous margins, so that the text column has a body
 # measure of about 80 characters of Dutch prose at 10.5 pt.
@@ -214,22 +212,25 @@ def has_arabic(text: str) -> bool:
     return _arabic_pattern().search(text) is not None
 
 
-# --- input normalisation ------------------------------------------------------
+# --- markup -------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_FACES = {
+    # (font, bold, italic) → the registered face; a font without the variant
+    # stands for it.
+    (SERIF, False, False): SERIF,
+    (SERIF, True, False): f"{SERIF}-Bold",
+    (SERIF, False, True): f"{SERIF}-Italic",
+    (SERIF, True, True): f"{SERIF}-BoldItalic",
+    (ARABIC, True, False): f"{ARABIC}-Bold",
+    (ARABIC, True, True): f"{ARABIC}-Bold",
+    (ETHIOPIC, True, False): f"{ETHIOPIC}-Bold",
+    (ETHIOPIC, True, True): f"{ETHIOPIC}-Bold",
+}
 
 
-def normalise_paragraph(text: str) -> str:
-    """Line endings as \\n, no control characters, no trailing white space;
-    blank lines inside the paragraph are kept, because they count."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    lines = [line.rstrip() for line in text.split("\n")]
-    return "\n".join(lines).strip("\n").strip()
-
-
-_BOLD_VARIANTS = {ARABIC: f"{ARABIC}-Bold", ETHIOPIC: f"{ETHIOPIC}-Bold"}
+def face(font: str, bold: bool, italic: bool) -> str:
+    """The registered face of a script's font in a weight and slant."""
+    return _FACES.get((font, bold, italic), font)
 
 
 def inline_markup(text: str, *, bold: bool = False) -> str:
@@ -244,8 +245,7 @@ def inline_markup(text: str, *, bold: bool = False) -> str:
         if font == SERIF:
             parts.append(escaped)
         else:
-            name = _BOLD_VARIANTS.get(font, font) if bold else font
-            parts.append(f'<font name="{name}">{escaped}</font>')
+            parts.append(f'<font name="{face(font, bold, False)}">{escaped}</font>')
     return "".join(parts)
 
 
@@ -341,9 +341,12 @@ class BidiParagraph(Paragraph):
             self.blPara = lines_before
 
 
-@cache
-def _rtl_style(style: ParagraphStyle) -> ParagraphStyle:
+def rtl_style(style: ParagraphStyle) -> ParagraphStyle:
+    """The style aligned right, for a paragraph written right to left."""
     return ParagraphStyle(f"{style.name}-rtl", parent=style, alignment=TA_RIGHT)
+
+
+_rtl_style = cache(rtl_style)  # for the few fixed styles of build_paragraph
 
 
 def build_paragraph(text: str, style: ParagraphStyle | None = None) -> Paragraph:
@@ -353,26 +356,3 @@ def build_paragraph(text: str, style: ParagraphStyle | None = None) -> Paragraph
     if is_rtl(text):
         style = _rtl_style(style)
     return BidiParagraph(paragraph_markup(text), style)
-
-
-def count_lines(text: str) -> int:
-    """How many lines the paragraph takes in the compiled document."""
-    text = normalise_paragraph(text)
-    if not text:
-        return 0
-    paragraph = build_paragraph(text)
-    paragraph.wrap(FRAME_INNER_WIDTH, 10_000_000)
-    return len(paragraph.blPara.lines)
-
-
-def line_verdict(text: str) -> tuple[int, bool]:
-    """(lines, fits). Cheap guards first, so the typesetter is never handed a
-    huge input."""
-    normalised = normalise_paragraph(text)
-    if len(normalised) > MAX_PARAGRAPH_CHARS:
-        return max(MAX_PARAGRAPH_LINES + 1, len(normalised) // 80), False
-    breaks = normalised.count("\n")
-    if breaks >= MAX_PARAGRAPH_LINES:
-        return breaks + 1, False
-    lines = count_lines(normalised)
-    return lines, lines <= MAX_PARAGRAPH_LINES
