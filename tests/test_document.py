@@ -584,7 +584,9 @@ def test_freeze_published_document(ctx):
     assert store.freeze_published_document(letter).id == document.id
 
 
-def test_organiser_route(app, client):
+def test_organiser_route(app, client, monkeypatch):
+    import threading
+
     from signatory.pdf import store
 
     with app.app_context():
@@ -608,7 +610,18 @@ def test_organiser_route(app, client):
 
         bump_revision(get_letter("route"))
         db.session.commit()
+    # Hold the background compile until the pending page is read: a small
+    # letter would otherwise be ready before the view looks again.
+    release = threading.Event()
+    compile_document = store.compile_document
+
+    def held_compile(data, *, draft):
+        release.wait(60)
+        return compile_document(data, draft=draft)
+
+    monkeypatch.setattr(store, "compile_document", held_compile)
     pending = client.get("/organise/letters/route/document.pdf")
+    release.set()
     assert pending.status_code == 202
     page = pending.get_data(as_text=True)
     assert "wordt voorbereid" in page
