@@ -5,7 +5,13 @@ and on PostgreSQL when it is reachable (required under CI=true).
   (SQLite: a copy of a file migrated once; PostgreSQL: one database migrated
   once per session, emptied after each test).
 * `sqlite_app` — SQLite only, for tests where the database does not matter.
-* `client`, `runner`, and helpers to make letters, signatures and users.
+* `client`, `runner`, `ctx` (an application context).
+* `letter` — an open letter (slug `brief`) on the `app` database.
+* `organiser` — an organiser account granted `letter`; `admin` — an admin.
+* `auth` — logs the `client` in and out through the login form.
+* `signer` — a citizen at the letter's page: `signer.sign(**fields)` posts
+  the real form, `signer.confirm()` follows the link from the outbox.
+* plain helpers to make letters, signatures and users inside a context.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import os
 import re
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email import policy
 from pathlib import Path
@@ -168,6 +175,17 @@ def _teardown(app, database_url: str) -> None:
             db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """argon2 with its production cost (64 MiB, three passes) takes a second
+    a hash on a loaded two-core machine; the suite hashes hundreds of
+    passwords. A hash carries its own parameters, so verifying, rehashing
+    and every rule about passwords behave exactly as in production."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("signatory.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -183,6 +201,170 @@ def ctx(app):
     """An application context for calling domain functions directly."""
     with app.app_context():
         yield app
+
+
+# --- the letter, the people, their actions ----------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class LetterRef:
+    """A letter a fixture made: plain values, usable in any app context
+    (`make_signature(letter)` takes it like a Letter row)."""
+
+    id: int
+    slug: str
+
+    @property
+    def url(self) -> str:
+        return f"/letters/{self.slug}"
+
+    def row(self):
+        """The Letter row, in the current app context's session."""
+        from signatory.extensions import db
+        from signatory.models import Letter
+
+        return db.session.get(Letter, self.id)
+
+
+@dataclass(frozen=True)
+class Account:
+    """An organiser or admin account a fixture made, and how to log in."""
+
+    id: int
+    email: str
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def letter(app) -> LetterRef:
+    """An open letter, slug `brief`, deadline in 30 days, goal 100."""
+    with app.app_context():
+        row = make_letter()
+        return LetterRef(row.id, row.slug)
+
+
+@pytest.fixture
+def organiser(app, letter) -> Account:
+    """organiser@example.org, granted `letter`, not an admin."""
+    with app.app_context():
+        return _account(make_user("organiser@example.org"), letter)
+
+
+@pytest.fixture
+def admin(app) -> Account:
+    """admin@example.org, an admin: every letter, accounts, the audit log."""
+    with app.app_context():
+        return _account(make_user("admin@example.org", admin=True))
+
+
+def make_account(email: str, *, grant: LetterRef | None = None, admin: bool = False) -> Account:
+    """An account (inside an app context), granted one letter if asked."""
+    return _account(make_user(email, admin=admin), grant)
+
+
+def _account(user, grant: LetterRef | None = None) -> Account:
+    from signatory.extensions import db
+    from signatory.models import LetterGrant
+
+    if grant is not None:
+        db.session.add(LetterGrant(user_id=user.id, letter_id=grant.id))
+        db.session.commit()
+    return Account(user.id, user.email)
+
+
+class AuthActions:
+    """Log a test client in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, who: Account | str = "organiser@example.org", password: str | None = None):
+        email = who.email if isinstance(who, Account) else who
+        password = password or (who.password if isinstance(who, Account) else PASSWORD)
+        return login(self.client, email, password)
+
+    def logout(self):
+        token = csrf_token(self.client.get("/organise/").get_data(as_text=True))
+        return self.client.post("/organise/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+class Signer:
+    """A citizen at a letter's public page, signing through the real form as
+    a browser sends it, and reading the e-mails the service sent them.
+
+    The form token is read from the letter page when first needed (`open()`
+    reads it again), as a browser that keeps the page open."""
+
+    def __init__(self, app, client, slug: str = "brief"):
+        self.app = app
+        self.client = client
+        self.slug = slug
+        self.email = SIGN_DEFAULTS["email"]
+        self._token: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"/letters/{self.slug}"
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self.open()
+        return self._token
+
+    def open(self, **kwargs):
+        """The letter page, as the signer sees it; keeps its form token."""
+        page = self.client.get(self.url, **kwargs)
+        self._token = csrf_token(page.get_data(as_text=True))
+        return page
+
+    def sign(self, language: str | None = None, **fields):
+        """Fill in the form (SIGN_DEFAULTS for what is not given) and send
+        it, in a browser speaking `language` if given; the response."""
+        self.email = fields.get("email", SIGN_DEFAULTS["email"])
+        headers = {"Accept-Language": language} if language else {}
+        return self.post({**sign_form(**fields), "csrf_token": self.token}, headers=headers)
+
+    def post(self, data, **kwargs):
+        """Send this body to the sign URL as it is (hostile-input tests); a
+        500 fails here, with the page it showed."""
+        response = self.client.post(f"{self.url}/sign", data=data, **kwargs)
+        assert response.status_code != 500, response.get_data(as_text=True)[:3000]
+        return response
+
+    def mails(self) -> list:
+        """Deliver what is due; the e-mails to this signer, oldest first."""
+        deliver(self.app)
+        return [m for m in outbox_messages(self.app) if m["To"].casefold() == self.email.casefold()]
+
+    def link(self, kind: str) -> str:
+        """The `confirm` or `manage` link of the newest e-mail that has one."""
+        for message in reversed(self.mails()):
+            found = links(message, kind)
+            if found:
+                return found[-1]
+        raise AssertionError(f"no e-mail to {self.email} has a {kind} link")
+
+    def confirm(self):
+        """Follow the confirmation link from the e-mail; the response."""
+        return self.client.get(path_of(self.link("confirm")))
+
+    @property
+    def manage_url(self) -> str:
+        """The path of the manage link from the e-mail."""
+        return path_of(self.link("manage"))
+
+
+@pytest.fixture
+def signer(app, client, letter) -> Signer:
+    return Signer(app, client, letter.slug)
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -235,6 +417,9 @@ def make_signature(letter, *, confirmed: bool = True, **fields):
     from signatory import signing, tokens
     from signatory.extensions import db
 
+    from signatory.models import Letter
+
+    letter = db.session.get(Letter, letter.id)  # a Letter row or a LetterRef
     details = signing.SignatureDetails(**{**SIGN_DEFAULTS, **fields})
     outcome = signing.sign(letter, details, ip="127.0.0.1")
     db.session.commit()
@@ -245,7 +430,7 @@ def make_signature(letter, *, confirmed: bool = True, **fields):
     return signature
 
 
-def make_user(email: str = "organiser@example.org", password: str = "correct horse battery", *, admin: bool = False):
+def make_user(email: str = "organiser@example.org", password: str = PASSWORD, *, admin: bool = False):
     from signatory.auth import create_user
     from signatory.extensions import db
 
@@ -254,7 +439,7 @@ def make_user(email: str = "organiser@example.org", password: str = "correct hor
     return user
 
 
-def login(client, email: str = "organiser@example.org", password: str = "correct horse battery"):
+def login(client, email: str = "organiser@example.org", password: str = PASSWORD):
     """Log in through the real form (fetching its CSRF token first)."""
     page = client.get("/organise/login")
     token = csrf_token(page.get_data(as_text=True))

@@ -16,7 +16,7 @@ from multiprocessing import get_context
 import pytest
 from sqlalchemy import func, select
 
-from conftest import csrf_token, make_letter, sign_form
+from conftest import Signer, csrf_token, login, make_letter, make_user, sign_form
 from signatory import tokens
 from signatory.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature
@@ -26,9 +26,7 @@ PER_THREAD = 5
 
 
 @pytest.fixture
-def letter_app(app):
-    with app.app_context():
-        make_letter()
+def letter_app(app, letter):
     return app
 
 
@@ -56,20 +54,26 @@ def run_together(count: int, work) -> list:
     return results
 
 
-def _post(client, token: str, **fields):
-    response = client.post("/letters/brief/sign", data={**sign_form(**fields), "csrf_token": token})
-    body = response.get_data(as_text=True)
-    assert "database is locked" not in body
+def signers_at_the_page(app, count: int) -> list[Signer]:
+    """`count` browsers with the letter page open, ready to send the form."""
+    signers = [Signer(app, app.test_client()) for _ in range(count)]
+    for signer in signers:
+        signer.open()
+    return signers
+
+
+def sign_status(signer: Signer, **fields) -> int:
+    response = signer.sign(**fields)
+    assert "database is locked" not in response.get_data(as_text=True)
     return response.status_code
 
 
 def test_many_signers_at_once_are_each_stored_exactly_once(letter_app):
-    clients = [letter_app.test_client() for _ in range(THREADS)]
-    form_tokens = [csrf_token(c.get("/letters/brief").get_data(as_text=True)) for c in clients]
+    signers = signers_at_the_page(letter_app, THREADS)
 
     def sign_some(index):
         return [
-            _post(clients[index], form_tokens[index], email=f"signer{index}-{n}@example.org",
+            sign_status(signers[index], email=f"signer{index}-{n}@example.org",
                   first_name=f"Naam{index}", last_name=f"Achternaam{n}",
                   **({"kind": "organisation", "organisation": f"Vereniging {index}"} if n % 2 else {}))
             for n in range(PER_THREAD)
@@ -88,14 +92,13 @@ def test_many_signers_at_once_are_each_stored_exactly_once(letter_app):
 
 
 def test_the_same_address_twice_at_once_gives_one_live_signature(letter_app):
-    clients = [letter_app.test_client() for _ in range(THREADS)]
-    form_tokens = [csrf_token(c.get("/letters/brief").get_data(as_text=True)) for c in clients]
+    signers = signers_at_the_page(letter_app, THREADS)
     spellings = ["same@example.org", "Same@Example.org", "SAME@example.org"]
 
     def sign_same(index):
         # Half for themselves, half for their organisation (differently spelled).
         extra = {"kind": "organisation", "organisation": ["Buurtwerk", "buurtwerk ", "BUURTWERK"][index % 3]} if index % 2 else {}
-        return _post(clients[index], form_tokens[index], email=spellings[index % 3], **extra)
+        return sign_status(signers[index], email=spellings[index % 3], **extra)
 
     statuses = run_together(THREADS, sign_same)
     assert statuses == [303] * THREADS, "the same answer whether or not the address signed"
@@ -192,15 +195,12 @@ def _sign_in_a_process(instance_path: str, worker: int, count: int, start_at: fl
     from signatory import create_app
 
     app = create_app({"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"}, instance_path=instance_path)
-    client = app.test_client()
-    token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+    signer = Signer(app, app.test_client())
+    signer.open()
     time.sleep(max(0.0, start_at - time.time()))
     outcomes = []
     for n in range(count):
-        response = client.post(
-            "/letters/brief/sign",
-            data={**sign_form(email=f"p{worker}-{n}@example.org", last_name=f"Proces {worker}"), "csrf_token": token},
-        )
+        response = signer.sign(email=f"p{worker}-{n}@example.org", last_name=f"Proces {worker}")
         body = response.get_data(as_text=True)
         outcomes.append(f"{response.status_code}{' locked' if 'database is locked' in body else ''}")
     with app.app_context():
@@ -230,9 +230,6 @@ def test_sqlite_write_lock_only_where_something_is_written(sqlite_app):
     an organiser page and a streamed export must not take it; an accepted
     signing takes it once, for its two inserts."""
     from sqlalchemy import event
-
-    from conftest import csrf_token, login, make_letter, make_user, sign_form
-    from signatory.extensions import db
 
     begins = []
     with sqlite_app.app_context():

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from conftest import csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, sign_form
+from conftest import csrf_token, deliver, links, make_signature, outbox_messages, path_of, sign_form
 from signatory import tokens
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature
@@ -94,10 +94,6 @@ def counts(app) -> tuple[int, int]:
         )
 
 
-def token_for(client, slug: str = "brief") -> str:
-    return csrf_token(client.get(f"/letters/{slug}").get_data(as_text=True))
-
-
 def assert_refilled(html: str, sent: dict) -> None:
     """Every typed text comes back: exactly (minus the surrounding white
     space the form strips), or — when it held control characters — without
@@ -115,19 +111,6 @@ def assert_refilled(html: str, sent: dict) -> None:
             assert shown[name] == typed.strip(), name
 
 
-def post_sign(client, data, **kwargs):
-    response = client.post("/letters/brief/sign", data=data, **kwargs)
-    assert response.status_code != 500, response.get_data(as_text=True)[:3000]
-    return response
-
-
-@pytest.fixture
-def letter_app(app):
-    with app.app_context():
-        make_letter()
-    return app
-
-
 # --- control characters, field by field ----------------------------------------------
 
 CONTROL_SAMPLES = {
@@ -142,14 +125,13 @@ CONTROL_SAMPLES = {
 }
 
 
-def test_control_characters_in_each_field_are_refused_and_stripped(letter_app):
-    client = letter_app.test_client()
-    token = token_for(client)
+def test_control_characters_in_each_field_are_refused_and_stripped(app, signer):
+    token = signer.token
     for field in TEXT_FIELDS:
         extra = {"kind": "organisation", "organisation": "Buurtwerk"} if field == "organisation" else {}
         data = sign_form(**{**extra, field: CONTROL_SAMPLES[field]})
         data["csrf_token"] = token
-        response = post_sign(client, data)
+        response = signer.post(data)
         assert response.status_code == 422, field
         html = response.get_data(as_text=True)
         error = re.search(rf'id="{field}-error">(.*?)</p>', html, re.S)
@@ -159,7 +141,7 @@ def test_control_characters_in_each_field_are_refused_and_stripped(letter_app):
         assert not has_control_characters(shown.replace("\n", "")), (field, shown)
         assert "\x00" not in html
         assert_refilled(html, data)
-        assert counts(letter_app) == (0, 0), "nothing half-written"
+        assert counts(app) == (0, 0), "nothing half-written"
 
 
 # --- hypothesis over every field ---------------------------------------------------------
@@ -196,18 +178,17 @@ def sign_data(draw):
     return data
 
 
-def test_hypothesis_any_sign_form_is_answered_without_500(letter_app):
-    client = letter_app.test_client()
-    token = token_for(client)
+def test_hypothesis_any_sign_form_is_answered_without_500(app, signer):
+    token = signer.token
     accepted = itertools.count()
 
     @examples(120)
     @given(sign_data())
     def check(data):
-        before = counts(letter_app)
-        response = post_sign(client, {**data, "csrf_token": token})
+        before = counts(app)
+        response = signer.post({**data, "csrf_token": token})
         assert response.status_code in OK_STATUSES, response.status_code
-        after = counts(letter_app)
+        after = counts(app)
         if response.status_code == 303:
             next(accepted)
             assert after[1] == before[1] + 1, "one e-mail per signing"
@@ -222,9 +203,7 @@ def test_hypothesis_any_sign_form_is_answered_without_500(letter_app):
     check()
 
 
-def test_hypothesis_any_paragraph_gets_a_verdict_without_500(letter_app):
-    client = letter_app.test_client()
-
+def test_hypothesis_any_paragraph_gets_a_verdict_without_500(client):
     @examples(60)
     @given(st.one_of(st.text(max_size=300), st.text(alphabet=HOSTILE_ALPHABET + "\u0627\u0644\u1200 ", max_size=300)))
     def check(text):
@@ -242,8 +221,8 @@ def test_hypothesis_any_paragraph_gets_a_verdict_without_500(letter_app):
     [b"{", b"null", b"[]", b'{"text": 5}', b'{"text": ["a"]}', b'{"text": "\\u0000\\ud800"}', b"\xff\xfe",
      b'{"text": "' + b"a " * 200_000 + b'"}'],
 )
-def test_the_line_api_survives_broken_json(letter_app, payload):
-    response = letter_app.test_client().post(
+def test_the_line_api_survives_broken_json(client, payload):
+    response = client.post(
         "/api/paragraph-lines", data=payload, content_type="application/json"
     )
     assert response.status_code in (200, 400, 413), response.get_data(as_text=True)[:2000]
@@ -251,21 +230,19 @@ def test_the_line_api_survives_broken_json(letter_app, payload):
 
 # --- odd shapes of the form -----------------------------------------------------------------
 
-def test_kind_other_is_refused_with_the_form_kept(letter_app):
-    client = letter_app.test_client()
+def test_kind_other_is_refused_with_the_form_kept(app, signer):
     data = sign_form(kind="other", organisation="Iets", paragraph="Tekst.")
-    data["csrf_token"] = token_for(client)
-    response = post_sign(client, data)
+    data["csrf_token"] = signer.token
+    response = signer.post(data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="kind-error"' in html
     assert_refilled(html, data)
-    assert counts(letter_app) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
-def test_repeated_fields_take_one_value_and_never_fail(letter_app):
-    client = letter_app.test_client()
-    token = token_for(client)
+def test_repeated_fields_take_one_value_and_never_fail(app, signer):
+    token = signer.token
     data = [
         ("csrf_token", token), ("csrf_token", "garbage"),
         ("first_name", "Ayşe"), ("first_name", "Eve"), ("last_name", "Yılmaz"), ("last_name", ""),
@@ -273,54 +250,51 @@ def test_repeated_fields_take_one_value_and_never_fail(letter_app):
         ("consent_name", "y"), ("consent_name", "y"), ("paragraph", "a"), ("paragraph", "b" * 5000),
     ]
     body = "&".join(f"{name}={value}" for name, value in data)
-    response = post_sign(client, body, content_type="application/x-www-form-urlencoded")
+    response = signer.post(body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 303
-    with letter_app.app_context():
+    with app.app_context():
         signature = db.session.scalar(select(Signature))
         assert (signature.first_name, signature.last_name, signature.email) == ("Ayşe", "Yılmaz", "ayse@example.org")
         assert signature.kind == "person" and signature.paragraph == "a"
 
 
 @pytest.mark.parametrize("consent", ["garbage", "\x00", "y" * 10_000, "false"])
-def test_consent_garbage_is_a_plain_yes_or_no(letter_app, consent):
-    client = letter_app.test_client()
+def test_consent_garbage_is_a_plain_yes_or_no(app, signer, consent):
     data = sign_form(consent_name=False, consent_paragraph=False, consent_notify=False)
-    data.update(consent_name=consent, csrf_token=token_for(client))
-    response = post_sign(client, data)
+    data.update(consent_name=consent, csrf_token=signer.token)
+    response = signer.post(data)
     assert response.status_code == 303
-    with letter_app.app_context():
+    with app.app_context():
         assert db.session.scalar(select(Signature.consent_name)) in (True, False)
 
 
-def test_a_ten_megabyte_body_is_refused_without_writing(letter_app):
-    client = letter_app.test_client()
-    token = token_for(client)
+def test_a_ten_megabyte_body_is_refused_without_writing(app, signer):
+    token = signer.token
     huge = "x" * (10 * 1024 * 1024)
-    response = post_sign(client, {**sign_form(paragraph=huge), "csrf_token": token})
+    response = signer.post({**sign_form(paragraph=huge), "csrf_token": token})
     assert response.status_code == 413
-    multipart = post_sign(
-        client, {**sign_form(), "csrf_token": token, "paragraph": huge}, content_type="multipart/form-data"
+    multipart = signer.post(
+        {**sign_form(), "csrf_token": token, "paragraph": huge}, content_type="multipart/form-data"
     )
     assert multipart.status_code == 413
-    assert counts(letter_app) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize("char", ["a", "ş"])
-def test_a_hundred_thousand_characters_come_back_refused(letter_app, char):
-    client = letter_app.test_client()
-    token = token_for(client)
+def test_a_hundred_thousand_characters_come_back_refused(app, signer, char):
+    token = signer.token
     value = char * 100_000
     for field in TEXT_FIELDS:
         extra = {"kind": "organisation"} if field == "organisation" else {}
         data = sign_form(**{**extra, field: value})
         data["csrf_token"] = token
-        response = post_sign(client, data)
+        response = signer.post(data)
         assert response.status_code in (413, 422), field
         if response.status_code == 422:
             html = response.get_data(as_text=True)
             assert f'id="{field}-error"' in html, field
             assert_refilled(html, data)
-        assert counts(letter_app) == (0, 0), field
+        assert counts(app) == (0, 0), field
 
 
 @pytest.mark.parametrize(
@@ -332,34 +306,32 @@ def test_a_hundred_thousand_characters_come_back_refused(letter_app, char):
         b"%FF=%FF&first_name&=&&&last_name=%%%&email=%zz",
     ],
 )
-def test_invalid_utf8_in_the_form_is_answered_without_500(letter_app, body):
-    client = letter_app.test_client()
-    token = token_for(client)
-    response = post_sign(client, body + b"&csrf_token=" + token.encode(), content_type="application/x-www-form-urlencoded")
+def test_invalid_utf8_in_the_form_is_answered_without_500(app, signer, body):
+    token = signer.token
+    response = signer.post(body + b"&csrf_token=" + token.encode(), content_type="application/x-www-form-urlencoded")
     assert response.status_code in OK_STATUSES
     if response.status_code != 303:
-        assert counts(letter_app) == (0, 0)
+        assert counts(app) == (0, 0)
         assert 'id="error-summary"' in response.get_data(as_text=True)
 
 
-def test_the_other_public_forms_survive_hostile_input(letter_app):
-    client = letter_app.test_client()
+def test_the_other_public_forms_survive_hostile_input(app, client, letter):
     page = client.get("/letters/brief/resend").get_data(as_text=True)
     token = csrf_token(page)
     for address in ("\x00", "a\x00@example.org", "x" * 100_000, "ayse@example.org\r\nBcc: x@example.org", "ş" * 300):
         response = client.post("/letters/brief/resend", data={"email": address, "csrf_token": token})
         assert response.status_code in (200, 413, 422), address[:20]
-    assert counts(letter_app) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize("target", ["/\x00", "//evil.example", "/%0d%0aX: y", "/" + "a" * 50_000, "/ü", "\\evil", "/\tx"])
-def test_the_language_switch_survives_hostile_next(letter_app, target):
-    _language_switch(letter_app.test_client(), target)
+def test_the_language_switch_survives_hostile_next(client, target):
+    _language_switch(client, target)
 
 
 @pytest.mark.parametrize("target", ["/\r\nSet-Cookie: x=1", "/\nX: y"])
-def test_the_language_switch_survives_a_line_break_in_next(letter_app, target):
-    _language_switch(letter_app.test_client(), target)
+def test_the_language_switch_survives_a_line_break_in_next(client, target):
+    _language_switch(client, target)
 
 
 def _language_switch(client, target):
@@ -385,18 +357,15 @@ GARBAGE_CURSORS = [
 ]
 
 
-def test_garbage_cursors_on_the_signatories_page(letter_app):
-    with letter_app.app_context():
-        make_signature(_letter())
-    client = letter_app.test_client()
+def test_garbage_cursors_on_the_signatories_page(app, client, letter):
+    with app.app_context():
+        make_signature(letter)
     for cursor in GARBAGE_CURSORS:
         response = client.get("/letters/brief/signatories", query_string={"after": cursor})
         assert response.status_code in (200, 400, 414), (cursor[:40], response.get_data(as_text=True)[:2000])
 
 
-def test_hypothesis_cursors(letter_app):
-    client = letter_app.test_client()
-
+def test_hypothesis_cursors(client, letter):
     @examples(60)
     @given(st.one_of(st.text(max_size=80), st.binary(max_size=60).map(_b64)))
     def check(cursor):
@@ -404,12 +373,6 @@ def test_hypothesis_cursors(letter_app):
         assert response.status_code in (200, 400), response.get_data(as_text=True)[:2000]
 
     check()
-
-
-def _letter():
-    from signatory.models import Letter
-
-    return db.session.scalar(select(Letter).where(Letter.slug == "brief"))
 
 
 def _forged(app, purpose: str, value) -> str:
@@ -429,13 +392,12 @@ def _hostile_tokens(app) -> list[str]:
     return garbage + forged
 
 
-def test_garbage_and_huge_tokens_on_confirm_and_manage(letter_app):
-    client = letter_app.test_client()
-    with letter_app.app_context():
-        signature = make_signature(_letter(), confirmed=False)
+def test_garbage_and_huge_tokens_on_confirm_and_manage(app, client, letter):
+    with app.app_context():
+        signature = make_signature(letter, confirmed=False)
         confirm_for_manage = tokens.make_token(tokens.CONFIRM, signature.id)
         manage_for_confirm = tokens.make_token(tokens.MANAGE, signature.id)
-    for token in [*_hostile_tokens(letter_app), confirm_for_manage, manage_for_confirm]:
+    for token in [*_hostile_tokens(app), confirm_for_manage, manage_for_confirm]:
         for method, path in (
             ("GET", f"/confirm/{token}"), ("GET", f"/manage/{token}"), ("POST", f"/manage/{token}"),
             ("POST", f"/manage/{token}/withdraw"),
@@ -447,15 +409,14 @@ def test_garbage_and_huge_tokens_on_confirm_and_manage(letter_app):
             response = client.open(path, method=method, data={"first_name": "X", "csrf_token": "x"})
             # 400: the withdraw form's token is checked before the link
             assert response.status_code in (400, 404, 405, 410, 414), (method, path[:60], response.status_code)
-    with letter_app.app_context():
+    with app.app_context():
         assert db.session.scalar(select(Signature.status)) == "unconfirmed", "no garbage link changed anything"
 
 
-def test_hostile_input_through_the_manage_form(letter_app):
-    with letter_app.app_context():
-        signature = make_signature(_letter(), confirmed=True)
+def test_hostile_input_through_the_manage_form(app, client, letter):
+    with app.app_context():
+        signature = make_signature(letter, confirmed=True)
         manage = tokens.make_token(tokens.MANAGE, signature.id)
-    client = letter_app.test_client()
     page = client.get(f"/manage/{manage}").get_data(as_text=True)
     token = csrf_token(page)
 
@@ -468,7 +429,7 @@ def test_hostile_input_through_the_manage_form(letter_app):
             assert_refilled(response.get_data(as_text=True), data)
 
     check()
-    with letter_app.app_context():
+    with app.app_context():
         stored = db.session.get(Signature, signature.id)
         for name in ("first_name", "last_name", "function", "place"):
             assert not has_control_characters(getattr(stored, name))
@@ -488,16 +449,15 @@ def _unknown_slug(client, slug):
         assert response.status_code in (404, 405, 414), (method, path[:60], response.status_code)
 
 
-def test_unknown_slugs_answer_404_everywhere(letter_app):
-    client = letter_app.test_client()
+def test_unknown_slugs_answer_404_everywhere(client, letter):
     for slug in UNKNOWN_SLUGS:
         _unknown_slug(client, slug)
 
 
 @pytest.mark.parametrize("slug", NUL_SLUGS)
-def test_a_nul_in_the_slug_answers_404(letter_app, slug):
+def test_a_nul_in_the_slug_answers_404(client, letter, slug):
     """PostgreSQL refuses NUL in text: the slug must never reach the query as it is."""
-    _unknown_slug(letter_app.test_client(), slug)
+    _unknown_slug(client, slug)
 
 
 # --- XSS -----------------------------------------------------------------------------------
@@ -520,14 +480,13 @@ def _assert_escaped(html: str, where: str, expect_names: bool = True) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, f"the name is not shown (escaped) on {where}"
 
 
-def test_markup_in_what_a_signer_types_is_escaped_everywhere(letter_app, tmp_path):
-    client = letter_app.test_client()
+def test_markup_in_what_a_signer_types_is_escaped_everywhere(app, client, signer):
     data = sign_form(kind="organisation", email="xss@example.org", **XSS)
-    data["csrf_token"] = token_for(client)
-    assert post_sign(client, data).status_code == 303
+    data["csrf_token"] = signer.token
+    assert signer.post(data).status_code == 303
 
-    deliver(letter_app)
-    [message] = outbox_messages(letter_app)
+    deliver(app)
+    [message] = outbox_messages(app)
     html_part = message.get_body(preferencelist=("html",)).get_content()
     _assert_escaped(html_part, "the e-mail's HTML part")
     [confirm_link] = links(message, "confirm")
@@ -536,7 +495,7 @@ def test_markup_in_what_a_signer_types_is_escaped_everywhere(letter_app, tmp_pat
     assert confirmed.status_code == 200
     _assert_escaped(confirmed.get_data(as_text=True), "the confirmation page", expect_names=False)
 
-    with letter_app.app_context():
+    with app.app_context():
         signature = db.session.scalar(select(Signature))
         signature.first_signatory = True  # shown on the letter page too
         db.session.commit()
@@ -555,7 +514,7 @@ def test_markup_in_what_a_signer_types_is_escaped_everywhere(letter_app, tmp_pat
     assert form_of(manage).values["paragraph"] == XSS["paragraph"]
 
     # And when the form comes back refused, the typed markup is escaped too.
-    refused = post_sign(client, {**data, "email": "not an address"})
+    refused = signer.post({**data, "email": "not an address"})
     assert refused.status_code == 422
     _assert_escaped(refused.get_data(as_text=True), "the refused form", expect_names=False)
     assert_refilled(refused.get_data(as_text=True), {**data, "email": "not an address"})
@@ -565,20 +524,11 @@ def test_markup_in_what_a_signer_types_is_escaped_everywhere(letter_app, tmp_pat
     "/letters/brief/answers/99999999999999999999999.pdf",
     "/organise/signatures/99999999999999999999999/moderation",
 ])
-def test_ids_out_of_range_are_not_found(sqlite_app, path):
-    client = sqlite_app.test_client()
-    with sqlite_app.app_context():
-        make_letter()
+def test_ids_out_of_range_are_not_found(client, letter, path):
     assert client.get(path).status_code in (302, 404, 405)
 
 
-def test_unicode_digits_in_page_numbers_never_500(sqlite_app):
-    from conftest import login, make_user
-
-    client = sqlite_app.test_client()
-    with sqlite_app.app_context():
-        make_letter()
-        make_user(admin=True)
-    login(client)
+def test_unicode_digits_in_page_numbers_never_500(client, letter, admin, auth):
+    auth.login(admin)
     for url in ("/organise/letters/brief/moderation?page=²", "/organise/letters/brief/signatures?page=²", "/organise/audit?page=²"):
         assert client.get(url).status_code == 200, url

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from conftest import csrf_token, make_letter, sign_form
 from signatory.pdf import typography
 from signatory.pdf.line_rule import MAX_PARAGRAPH_LINES, count_lines, line_verdict
 
@@ -86,26 +85,19 @@ def test_markup_and_other_scripts_are_measured_as_printed():
     assert count_lines("Ελληνικά Кириллица ሰላም şğıłë") == 1
 
 
-def test_the_form_refuses_eleven_lines_and_says_how_many(app, client):
-    with app.app_context():
-        make_letter()
+def test_the_form_refuses_eleven_lines_and_says_how_many(signer):
     eleven = text_of(10) + " " + "aanvulling " * 6
     lines = count_lines(eleven)
     assert lines == 11
-    page = client.get("/letters/brief").get_data(as_text=True)
-    response = client.post("/letters/brief/sign", data={**sign_form(paragraph=eleven), "csrf_token": csrf_token(page)})
+    response = signer.sign(paragraph=eleven)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "11 lijnen" in html
     assert eleven.split()[-3] in html, "the paragraph comes back as typed"
 
 
-def test_the_form_accepts_exactly_ten_tight_lines(app, client):
-    with app.app_context():
-        make_letter()
-    page = client.get("/letters/brief").get_data(as_text=True)
-    response = client.post("/letters/brief/sign", data={**sign_form(paragraph=text_of(10)), "csrf_token": csrf_token(page)})
-    assert response.status_code == 303
+def test_the_form_accepts_exactly_ten_tight_lines(signer):
+    assert signer.sign(paragraph=text_of(10)).status_code == 303
 
 
 def test_the_estimate_endpoint_agrees_with_the_server(sqlite_app):

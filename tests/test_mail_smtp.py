@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import IN_CI, _teardown, csrf_token, links, make_letter, path_of, plain_text, sign_form
+from conftest import IN_CI, Signer, _teardown, links, make_letter, path_of, plain_text
 from signatory import mail
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature, utcnow
@@ -139,17 +139,12 @@ def smtp_app(database_url, smtp, monkeypatch, tmp_path):
     _teardown(app, database_url)
 
 
+@pytest.fixture
+def signer(smtp_app) -> Signer:
+    return Signer(smtp_app, smtp_app.test_client())
+
+
 # --- helpers -----------------------------------------------------------------------
-
-def _sign(client, language: str = "nl", **fields):
-    headers = {"Accept-Language": language}
-    page = client.get("/letters/brief", headers=headers)
-    data = sign_form(**fields)
-    data["csrf_token"] = csrf_token(page.get_data(as_text=True))
-    response = client.post("/letters/brief/sign", data=data, headers=headers)
-    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    return response
-
 
 def _deliver(app, **kwargs) -> mail.DeliveryReport:
     with app.app_context():
@@ -178,9 +173,8 @@ def _queue_raw(app, recipient: str, subject: str = "Een bericht", body: str = "H
 
 # --- one signature, one e-mail, over SMTP ----------------------------------------------
 
-def test_signing_sends_one_complete_email_over_smtp(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client, email="Ayse.Yilmaz@Example.org", first_name="Ayşe")
+def test_signing_sends_one_complete_email_over_smtp(smtp_app, smtp, signer):
+    assert signer.sign(email="Ayse.Yilmaz@Example.org", first_name="Ayşe").status_code == 303
     [row] = _rows(smtp_app)
     assert row.kind == "confirm" and row.status == "queued"
     assert smtp.received == [], "no request waits on SMTP: nothing is sent before delivery"
@@ -218,14 +212,13 @@ def test_signing_sends_one_complete_email_over_smtp(smtp_app, smtp):
     assert "Bevestig je handtekening" in message["Subject"]
     assert "Dag Ayşe," in plain_text(message)
 
-    assert client.get(path_of(confirm_link)).status_code == 200
-    assert client.get("/api/letters/brief").get_json()["signatures"] == 1
+    assert signer.client.get(path_of(confirm_link)).status_code == 200
+    assert signer.client.get("/api/letters/brief").get_json()["signatures"] == 1
     assert _deliver(smtp_app).sent == 0 and len(smtp.received) == 1, "sent once"
 
 
-def test_an_english_signer_gets_an_english_email(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client, language="en", email="john@example.org", first_name="John", last_name="Smith")
+def test_an_english_signer_gets_an_english_email(smtp_app, smtp, signer):
+    assert signer.sign(language="en", email="john@example.org", first_name="John", last_name="Smith").status_code == 303
     with smtp_app.app_context():
         assert db.session.scalar(select(Signature.language)) == "en"
     _deliver(smtp_app)
@@ -237,9 +230,8 @@ def test_an_english_signer_gets_an_english_email(smtp_app, smtp):
     assert len(links(message, "confirm")) == 1 and len(links(message, "manage")) == 1
 
 
-def test_the_english_email_is_worded_in_english(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client, language="en", email="john@example.org", first_name="John", last_name="Smith")
+def test_the_english_email_is_worded_in_english(smtp_app, smtp, signer):
+    assert signer.sign(language="en", email="john@example.org", first_name="John", last_name="Smith").status_code == 303
     _deliver(smtp_app)
     [received] = smtp.received
     message = received.message
@@ -251,11 +243,10 @@ def test_the_english_email_is_worded_in_english(smtp_app, smtp):
         assert "signature" in part
 
 
-def test_a_dutch_and_an_english_signer_each_in_their_language(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client, language="nl", email="an@example.org")
-    other = smtp_app.test_client()
-    _sign(other, language="en", email="bob@example.org", first_name="Bob")
+def test_a_dutch_and_an_english_signer_each_in_their_language(smtp_app, smtp, signer):
+    assert signer.sign(language="nl", email="an@example.org").status_code == 303
+    other = Signer(smtp_app, smtp_app.test_client())
+    assert other.sign(language="en", email="bob@example.org", first_name="Bob").status_code == 303
     _deliver(smtp_app)
     languages = {}
     for item in smtp.received:
@@ -264,11 +255,10 @@ def test_a_dutch_and_an_english_signer_each_in_their_language(smtp_app, smtp):
     assert languages == {"an@example.org": "nl", "bob@example.org": "en"}
 
 
-def test_the_language_is_named_in_a_content_language_header(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client, language="nl", email="an@example.org")
-    other = smtp_app.test_client()
-    _sign(other, language="en", email="bob@example.org", first_name="Bob")
+def test_the_language_is_named_in_a_content_language_header(smtp_app, smtp, signer):
+    assert signer.sign(language="nl", email="an@example.org").status_code == 303
+    other = Signer(smtp_app, smtp_app.test_client())
+    assert other.sign(language="en", email="bob@example.org", first_name="Bob").status_code == 303
     _deliver(smtp_app)
     languages = {item.rcpt_tos[0]: item.message["Content-Language"] for item in smtp.received}
     assert languages == {"an@example.org": "nl", "bob@example.org": "en"}
@@ -276,9 +266,8 @@ def test_the_language_is_named_in_a_content_language_header(smtp_app, smtp):
 
 # --- outages and refusals ----------------------------------------------------------------
 
-def test_smtp_down_keeps_the_message_queued_and_delivers_it_once_when_back(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client)
+def test_smtp_down_keeps_the_message_queued_and_delivers_it_once_when_back(smtp_app, smtp, signer):
+    assert signer.sign().status_code == 303
     smtp.stop()
     before = utcnow()
     report = _deliver(smtp_app)
@@ -316,12 +305,11 @@ def test_smtp_down_keeps_the_message_queued_and_delivers_it_once_when_back(smtp_
     assert _deliver(smtp_app).sent == 0 and len(smtp.received) == 1, "delivered once"
 
 
-def test_smtp_stopped_and_restarted_in_the_middle_of_a_delivery_run(smtp_app, smtp):
+def test_smtp_stopped_and_restarted_in_the_middle_of_a_delivery_run(smtp_app, smtp, signer):
     """The server goes away after the third message of a run: the rest stays
     queued; when it is back, each message arrives exactly once."""
-    client = smtp_app.test_client()
     for number in range(6):
-        _sign(client, email=f"signer{number}@example.org")
+        assert signer.sign(email=f"signer{number}@example.org").status_code == 303
     sent_so_far = []
 
     def stop_after_three(row, place):
@@ -344,13 +332,12 @@ def test_smtp_stopped_and_restarted_in_the_middle_of_a_delivery_run(smtp_app, sm
     assert sorted(message_ids) == sorted(row.message_id for row in _rows(smtp_app))
 
 
-def test_a_550_fails_that_message_and_the_queue_goes_on(smtp_app, smtp):
+def test_a_550_fails_that_message_and_the_queue_goes_on(smtp_app, smtp, signer):
     smtp.handler.replies["bounce@example.org"] = "550 5.1.1 No such user here"
     smtp.handler.replies["later@example.org"] = "451 4.3.0 Try again later"
-    client = smtp_app.test_client()
-    _sign(client, email="bounce@example.org", first_name="Bo")
-    _sign(client, email="later@example.org", first_name="La")
-    _sign(client, email="fine@example.org", first_name="Fi")
+    assert signer.sign(email="bounce@example.org", first_name="Bo").status_code == 303
+    assert signer.sign(email="later@example.org", first_name="La").status_code == 303
+    assert signer.sign(email="fine@example.org", first_name="Fi").status_code == 303
     report = _deliver(smtp_app)
     assert (report.sent, report.retried, report.failed) == (1, 1, 1)
     rows = {row.recipient: row for row in _rows(smtp_app)}
@@ -380,14 +367,13 @@ HOSTILE_RECIPIENTS = [
 ]
 
 
-def test_hostile_recipients_fail_alone_and_never_block_the_queue(smtp_app, smtp):
+def test_hostile_recipients_fail_alone_and_never_block_the_queue(smtp_app, smtp, signer):
     recipients = list(HOSTILE_RECIPIENTS)
     if smtp_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         recipients.append("victim@example.org\x00everyone@example.net")  # PostgreSQL cannot store NUL
     hostile = [_queue_raw(smtp_app, recipient) for recipient in recipients]
     hostile.append(_queue_raw(smtp_app, "ok@example.org", subject="Onderwerp\r\nBcc: everyone@example.net"))
-    client = smtp_app.test_client()
-    _sign(client, email="next@example.org")  # queued after the hostile ones
+    assert signer.sign(email="next@example.org").status_code == 303  # queued after the hostile ones
     report = _deliver(smtp_app)
     assert report.sent == 1
     assert report.failed == len(hostile)
@@ -400,7 +386,7 @@ def test_hostile_recipients_fail_alone_and_never_block_the_queue(smtp_app, smtp)
     assert b"everyone@example.net" not in b"".join(item.data for item in smtp.received)
 
 
-def test_a_name_with_line_breaks_never_reaches_a_header(smtp_app, smtp):
+def test_a_name_with_line_breaks_never_reaches_a_header(smtp_app, smtp, signer):
     """The name goes into the body only; a name with CR/LF from the domain
     (an organiser's import, say) is cleaned before it is stored."""
     from signatory import signing
@@ -414,7 +400,7 @@ def test_a_name_with_line_breaks_never_reaches_a_header(smtp_app, smtp):
         )
         signing.sign(letter, details)
         db.session.commit()
-    _sign(smtp_app.test_client(), email="next@example.org")
+    assert signer.sign(email="next@example.org").status_code == 303
     report = _deliver(smtp_app)
     assert report.sent == 2 and report.failed == 0
     for item in smtp.received:
@@ -423,8 +409,8 @@ def test_a_name_with_line_breaks_never_reaches_a_header(smtp_app, smtp):
         assert "pwned" not in (item.message["Subject"] or "")
 
 
-def test_an_internationalised_address_is_delivered_with_smtputf8(smtp_app, smtp):
-    _sign(smtp_app.test_client(), email="jürgen@bücher.example", first_name="Jürgen")
+def test_an_internationalised_address_is_delivered_with_smtputf8(smtp_app, smtp, signer):
+    assert signer.sign(email="jürgen@bücher.example", first_name="Jürgen").status_code == 303
     report = _deliver(smtp_app)
     assert report.sent == 1, _rows(smtp_app)[0].last_error
     [received] = smtp.received
@@ -468,9 +454,8 @@ def test_two_senders_at_once_never_deliver_a_row_twice(smtp_app, smtp):
     assert set(message_ids) == expected
 
 
-def test_a_row_claimed_twice_is_delivered_by_one_sender(smtp_app, smtp):
-    client = smtp_app.test_client()
-    _sign(client)
+def test_a_row_claimed_twice_is_delivered_by_one_sender(smtp_app, smtp, signer):
+    assert signer.sign().status_code == 303
     with smtp_app.app_context():
         row_id = db.session.scalar(select(OutboxMessage.id))
         first = mail.claim(row_id, utcnow())
@@ -478,11 +463,10 @@ def test_a_row_claimed_twice_is_delivered_by_one_sender(smtp_app, smtp):
     assert first is not None and second is None
 
 
-def test_a_sender_killed_mid_delivery_is_taken_over_later(smtp_app, smtp):
+def test_a_sender_killed_mid_delivery_is_taken_over_later(smtp_app, smtp, signer):
     """A row left `sending` by a dead sender is delivered by the next one,
     once its claim is stale, and only once."""
-    client = smtp_app.test_client()
-    _sign(client)
+    assert signer.sign().status_code == 303
     with smtp_app.app_context():
         db.session.execute(update(OutboxMessage).values(status="sending", claimed_at=utcnow(), claim_token="dead"))
         db.session.commit()

@@ -8,18 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import (
-    brussels_today, csrf_token, deliver, links, make_letter, make_signature, outbox_messages, path_of, sign_form,
+    Signer, brussels_today, csrf_token, deliver, links, make_letter, make_signature, outbox_messages, sign_form,
 )
 from signatory import signing, tokens
 from signatory.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature
-
-
-def _sign(client, slug="brief", **fields):
-    page = client.get(f"/letters/{slug}")
-    data = sign_form(**fields)
-    data["csrf_token"] = csrf_token(page.get_data(as_text=True))
-    return client.post(f"/letters/{slug}/sign", data=data)
 
 
 def _count(model, **where):
@@ -29,10 +22,8 @@ def _count(model, **where):
     return db.session.scalar(query)
 
 
-def test_a_citizen_signs_confirms_and_is_counted(app, client):
-    with app.app_context():
-        make_letter()
-    response = _sign(client, paragraph="Omdat samenleven werk is van iedereen.")
+def test_a_citizen_signs_confirms_and_is_counted(app, client, signer):
+    response = signer.sign(paragraph="Omdat samenleven werk is van iedereen.")
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/letters/brief/thanks")
     thanks = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -49,21 +40,19 @@ def test_a_citizen_signs_confirms_and_is_counted(app, client):
     assert confirm_link.startswith("http://127.0.0.1:5000/confirm/")
     assert manage_link.startswith("http://127.0.0.1:5000/manage/")
 
-    confirmed = client.get(path_of(confirm_link))
+    confirmed = signer.confirm()
     assert confirmed.status_code == 200
     assert "telt" in confirmed.get_data(as_text=True)
     assert client.get("/api/letters/brief").get_json()["signatures"] == 1
     assert "1</strong>" in client.get("/letters/brief").get_data(as_text=True)
 
-    again = client.get(path_of(confirm_link))
+    again = signer.confirm()
     assert again.status_code == 200
     assert client.get("/api/letters/brief").get_json()["signatures"] == 1, "confirming twice counts once"
 
 
-def test_signing_queues_exactly_one_email_in_the_same_transaction(app, client):
-    with app.app_context():
-        make_letter()
-    _sign(client)
+def test_signing_queues_exactly_one_email_in_the_same_transaction(app, signer):
+    signer.sign()
     with app.app_context():
         assert _count(Signature) == 1
         assert _count(OutboxMessage) == 1
@@ -71,11 +60,9 @@ def test_signing_queues_exactly_one_email_in_the_same_transaction(app, client):
         assert message.kind == "confirm"
 
 
-def test_every_paper_form_field_is_stored(app, client):
-    with app.app_context():
-        make_letter()
-    _sign(
-        client, kind="organisation", organisation="Buurtwerk 't Pleintje", function="voorzitter",
+def test_every_paper_form_field_is_stored(app, signer):
+    signer.sign(
+        kind="organisation", organisation="Buurtwerk 't Pleintje", function="voorzitter",
         address="Kerkstraat 1\n9000 Gent", place="Gent", paragraph="Wij tekenen mee.",
         consent_name=True, consent_paragraph=False, consent_notify=True,
     )
@@ -96,38 +83,32 @@ def test_every_paper_form_field_is_stored(app, client):
         assert signature.ip_hash and "127.0.0.1" not in signature.ip_hash
 
 
-def test_consents_are_unticked_until_the_signer_ticks_them(app, client):
-    with app.app_context():
-        make_letter()
+def test_consents_are_unticked_until_the_signer_ticks_them(app, signer):
     import re
 
-    html = client.get("/letters/brief").get_data(as_text=True)
+    html = signer.open().get_data(as_text=True)
     for name in ("consent_name", "consent_paragraph", "consent_notify"):
         [tag] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
         assert "checked" not in tag and 'type="checkbox"' in tag and 'value="y"' in tag
     [person] = re.findall(r'<input[^>]*value="person"[^>]*>', html)
     [organisation] = re.findall(r'<input[^>]*value="organisation"[^>]*>', html)
     assert "checked" in person and "checked" not in organisation, "person is preselected"
-    _sign(client, consent_name=False, consent_paragraph=False, consent_notify=False)
+    signer.sign(consent_name=False, consent_paragraph=False, consent_notify=False)
     with app.app_context():
         signature = db.session.scalar(select(Signature))
         assert not (signature.consent_name or signature.consent_paragraph or signature.consent_notify)
 
 
-def test_organisation_needs_its_name(app, client):
-    with app.app_context():
-        make_letter()
-    response = _sign(client, kind="organisation", organisation="")
+def test_organisation_needs_its_name(signer):
+    response = signer.sign(kind="organisation", organisation="")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Vul de naam van de organisatie in." in html
     assert 'value="Ayşe"' in html, "what the signer typed comes back"
 
 
-def test_validation_errors_come_back_with_the_form_filled_in(app, client):
-    with app.app_context():
-        make_letter()
-    response = _sign(client, first_name="", email="geen-adres", place="Sint-Niklaas", paragraph="Mijn paragraaf")
+def test_validation_errors_come_back_with_the_form_filled_in(app, signer):
+    response = signer.sign(first_name="", email="geen-adres", place="Sint-Niklaas", paragraph="Mijn paragraaf")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'class="error-summary"' in html
@@ -140,9 +121,7 @@ def test_validation_errors_come_back_with_the_form_filled_in(app, client):
         assert _count(Signature) == 0 and _count(OutboxMessage) == 0
 
 
-def test_missing_form_token_answers_400_with_the_form_filled_in(app, client):
-    with app.app_context():
-        make_letter()
+def test_missing_form_token_answers_400_with_the_form_filled_in(app, client, letter):
     response = client.post("/letters/brief/sign", data=sign_form(place="Lokeren"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -161,23 +140,21 @@ def test_rate_limit_answers_429_with_the_form_filled_in(monkeypatch, tmp_path, s
     target = tmp_path / "db.sqlite3"
     shutil.copyfile(sqlite_template, target)
     app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="2 per minute")
-    client = app.test_client()
     with app.app_context():
         make_letter()
-    assert _sign(client, email="a@example.org").status_code == 303
-    assert _sign(client, email="b@example.org").status_code == 303
-    response = _sign(client, email="c@example.org", place="Zele")
+    signer = Signer(app, app.test_client())
+    assert signer.sign(email="a@example.org").status_code == 303
+    assert signer.sign(email="b@example.org").status_code == 303
+    response = signer.sign(email="c@example.org", place="Zele")
     assert response.status_code == 429
     html = response.get_data(as_text=True)
     assert 'value="Zele"' in html and 'value="c@example.org"' in html
     assert "Wacht een minuut" in html
 
 
-def test_a_second_signature_with_the_same_address_looks_the_same_and_mails_the_owner(app, client):
-    with app.app_context():
-        make_letter()
-    first = _sign(client)
-    second = _sign(client, email="AYSE@Example.org", first_name="Iemand")
+def test_a_second_signature_with_the_same_address_looks_the_same_and_mails_the_owner(app, signer):
+    first = signer.sign()
+    second = signer.sign(email="AYSE@Example.org", first_name="Iemand")
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     with app.app_context():
@@ -188,13 +165,12 @@ def test_a_second_signature_with_the_same_address_looks_the_same_and_mails_the_o
     assert links_mail["To"] == "ayse@example.org", "mail goes to the address of the signature"
 
 
-def test_one_person_may_sign_for_themselves_and_for_each_organisation(app):
+def test_one_person_may_sign_for_themselves_and_for_each_organisation(app, letter):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter)
         make_signature(letter, kind="organisation", organisation="Vzw Een")
         make_signature(letter, kind="organisation", organisation="Vzw Twee")
-        duplicate = signing.sign(letter, signing.SignatureDetails(
+        duplicate = signing.sign(letter.row(), signing.SignatureDetails(
             first_name="A", last_name="B", kind="organisation", organisation="VZW EEN", email="Ayse@example.org"))
         assert duplicate.duplicate
         db.session.commit()
@@ -203,11 +179,10 @@ def test_one_person_may_sign_for_themselves_and_for_each_organisation(app):
         assert db.session.get(Letter, letter.id).organisation_count == 2
 
 
-def test_the_database_enforces_one_live_signature(app):
+def test_the_database_enforces_one_live_signature(app, letter):
     from sqlalchemy.exc import IntegrityError
 
     with app.app_context():
-        letter = make_letter()
         make_signature(letter)
         clone = Signature(letter_id=letter.id, first_name="x", last_name="y", email="ayse@example.org",
                           email_key="ayse@example.org", organisation_key="", status="confirmed")
@@ -217,9 +192,8 @@ def test_the_database_enforces_one_live_signature(app):
         db.session.rollback()
 
 
-def test_withdrawn_may_sign_again_rejected_may_not(app):
+def test_withdrawn_may_sign_again_rejected_may_not(app, letter):
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter)
         signing.withdraw(signature)
         db.session.commit()
@@ -228,7 +202,7 @@ def test_withdrawn_may_sign_again_rejected_may_not(app):
         assert again.id != signature.id and again.status == "confirmed"
         again.status = "rejected"
         db.session.commit()
-        outcome = signing.sign(letter, signing.SignatureDetails(first_name="A", last_name="B", email="ayse@example.org"))
+        outcome = signing.sign(letter.row(), signing.SignatureDetails(first_name="A", last_name="B", email="ayse@example.org"))
         db.session.commit()
         assert outcome.duplicate
         assert _count(Signature, status="unconfirmed") == 0
@@ -240,15 +214,16 @@ def test_email_key_is_normalised_and_casefolded(ctx):
         signing.normalise_email("not an address")
 
 
-def test_manage_link_changes_and_withdraws_with_a_post(app, client):
+def test_manage_link_changes_and_withdraws_with_a_post(app, client, letter, signer):
+    signer.sign(paragraph="Eerste versie.")
+    signer.confirm()
     with app.app_context():
-        letter = make_letter()
-        signature = make_signature(letter, paragraph="Eerste versie.")
+        signature = db.session.scalar(select(Signature))
         signature.paragraph_status = "approved"
         db.session.commit()
-        token = tokens.make_token(tokens.MANAGE, signature.id)
-        letter_id, signature_id = letter.id, signature.id
-    page = client.get(f"/manage/{token}")
+        signature_id = signature.id
+    manage = signer.manage_url
+    page = client.get(manage)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Eerste versie." in html
@@ -256,28 +231,27 @@ def test_manage_link_changes_and_withdraws_with_a_post(app, client):
     for name in ("kind", "organisation", "email"):
         data.pop(name)
     data["csrf_token"] = csrf_token(html)
-    assert client.post(f"/manage/{token}", data=data).status_code == 303
+    assert client.post(manage, data=data).status_code == 303
     with app.app_context():
         changed = db.session.get(Signature, signature_id)
         assert changed.paragraph == "Tweede versie." and changed.place == "Brugge"
         assert changed.paragraph_status == "pending", "a changed paragraph goes back to moderation"
     # GET never withdraws
-    client.get(f"/manage/{token}/withdraw")
+    client.get(f"{manage}/withdraw")
     with app.app_context():
         assert db.session.get(Signature, signature_id).status == "confirmed"
-    html = client.get(f"/manage/{token}").get_data(as_text=True)
-    response = client.post(f"/manage/{token}/withdraw", data={"csrf_token": csrf_token(html)})
+    html = client.get(manage).get_data(as_text=True)
+    response = client.post(f"{manage}/withdraw", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 200
     with app.app_context():
         assert db.session.get(Signature, signature_id).status == "withdrawn"
-        assert db.session.get(Letter, letter_id).signature_count == 0
+        assert letter.row().signature_count == 0
 
 
-def test_confirmation_link_expires_after_30_days(app, client, monkeypatch):
+def test_confirmation_link_expires_after_30_days(app, client, letter, monkeypatch):
     import time as time_module
 
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, confirmed=False)
         token = tokens.make_token(tokens.CONFIRM, signature.id)
     real_time = time_module.time
@@ -289,9 +263,8 @@ def test_confirmation_link_expires_after_30_days(app, client, monkeypatch):
     assert client.get(f"/confirm/{token}").status_code == 200
 
 
-def test_tokens_are_single_purpose(app, client):
+def test_tokens_are_single_purpose(app, client, letter):
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, confirmed=False)
         manage_token = tokens.make_token(tokens.MANAGE, signature.id)
         confirm_token = tokens.make_token(tokens.CONFIRM, signature.id)
@@ -300,22 +273,19 @@ def test_tokens_are_single_purpose(app, client):
     assert client.get("/confirm/garbage").status_code == 410
 
 
-def test_signature_made_before_the_deadline_counts_when_confirmed_later(app, client):
+def test_signature_made_before_the_deadline_counts_when_confirmed_later(app, client, letter):
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, confirmed=False)
         token = tokens.make_token(tokens.CONFIRM, signature.id)
-        letter = db.session.get(Letter, letter.id)
-        letter.deadline = brussels_today() - timedelta(days=2)
+        letter.row().deadline = brussels_today() - timedelta(days=2)
         db.session.commit()
     assert client.get("/api/letters/brief").get_json()["status"] == "closed"
     assert client.get(f"/confirm/{token}").status_code == 200
     assert client.get("/api/letters/brief").get_json()["signatures"] == 1
 
 
-def test_send_my_link_again_answers_the_same_for_any_address(app, client):
+def test_send_my_link_again_answers_the_same_for_any_address(app, client, letter):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, confirmed=False)
     page = client.get("/letters/brief/resend").get_data(as_text=True)
     known = client.post("/letters/brief/resend", data={"email": "ayse@example.org", "csrf_token": csrf_token(page)})
@@ -371,9 +341,8 @@ def test_the_page_says_tot_en_met(app, client):
     assert "tot en met 12 juni 2030" in html
 
 
-def test_signatories_page_shows_only_consenting_confirmed_names(app, client):
+def test_signatories_page_shows_only_consenting_confirmed_names(app, client, letter):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, first_name="Zichtbaar", last_name="Persoon", email="a@example.org", function="docent", place="Aalst")
         make_signature(letter, first_name="Anoniem", last_name="Persoon", email="b@example.org", consent_name=False)
         make_signature(letter, first_name="Onbevestigd", last_name="Persoon", email="c@example.org", confirmed=False)
@@ -385,12 +354,11 @@ def test_signatories_page_shows_only_consenting_confirmed_names(app, client):
     assert "@example.org" not in html
 
 
-def test_signatories_are_keyset_paginated(app, client):
+def test_signatories_are_keyset_paginated(app, client, letter):
     from signatory.demo import top_up_signatures
 
     with app.app_context():
-        letter = make_letter()
-        top_up_signatures(letter, 130)
+        top_up_signatures(letter.row(), 130)
         db.session.commit()
         named = _count(Signature, consent_name=True)
         expected = {
@@ -428,9 +396,7 @@ def test_api_json_shape(app, client):
     assert again.status_code == 304
 
 
-def test_security_headers_on_every_response(app, client):
-    with app.app_context():
-        make_letter()
+def test_security_headers_on_every_response(client, letter):
     for path in ("/", "/letters/brief", "/api/letters/brief", "/nope", "/static/style.css"):
         response = client.get(path)
         assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -440,18 +406,14 @@ def test_security_headers_on_every_response(app, client):
         assert "frame-ancestors 'none'" in policy
 
 
-def test_open_graph_tags_share_title_and_call(app, client):
-    with app.app_context():
-        make_letter()
+def test_open_graph_tags_share_title_and_call(client, letter):
     html = client.get("/letters/brief").get_data(as_text=True)
     assert '<meta property="og:title" content="Integratie: hoezo mislukt?">' in html
     assert '<meta property="og:description" content="Teken mee!">' in html
     assert 'name="twitter:card"' in html
 
 
-def test_privacy_statement_names_the_controller_and_retention(app, client):
-    with app.app_context():
-        make_letter()
+def test_privacy_statement_names_the_controller_and_retention(app, client, letter):
     html = client.get("/letters/brief/privacy").get_data(as_text=True)
     assert "Testorganisatie vzw" in html and "info@example.org" in html
     assert "30 dagen" in html and "12 maanden" in html
@@ -459,9 +421,7 @@ def test_privacy_statement_names_the_controller_and_retention(app, client):
     assert "6 maanden na de publicatie" in client.get("/letters/brief/privacy").get_data(as_text=True)
 
 
-def test_only_the_embed_view_may_be_framed(app, client):
-    with app.app_context():
-        make_letter()
+def test_only_the_embed_view_may_be_framed(client, letter):
     embed = client.get("/letters/brief/embed")
     assert embed.status_code == 200
     assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
@@ -471,15 +431,14 @@ def test_only_the_embed_view_may_be_framed(app, client):
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-def test_after_publication_the_manage_link_changes_nothing(app, client):
+def test_after_publication_the_manage_link_changes_nothing(app, client, letter):
     from signatory import publication
 
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, place="Gent")
         token = tokens.make_token(tokens.MANAGE, signature.id)
         signature_id = signature.id
-        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        publication.publish(letter.row(), date(2030, 6, 20), "Verstuurd")
         db.session.commit()
     assert client.get(f"/manage/{token}").status_code == 410
     form_token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
@@ -501,9 +460,7 @@ def test_home_lists_open_and_published_letters_not_drafts(app, client):
     assert "Ontwerpbrief" not in html and "/letters/ontwerp" not in html
 
 
-def test_send_my_link_again_keeps_the_address_on_a_lost_form_token(app, client):
-    with app.app_context():
-        make_letter()
+def test_send_my_link_again_keeps_the_address_on_a_lost_form_token(client, letter):
     response = client.post("/letters/brief/resend", data={"email": "ayse@example.org"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
