@@ -53,9 +53,7 @@ def test_unknown_organise_path_also_asks_for_login(client):
     assert response.status_code in (302, 401, 403)
 
 
-def test_login_logout_and_safe_next(app, client):
-    with app.app_context():
-        make_user()
+def test_login_logout_and_safe_next(client, organiser):
     page = client.get("/organise/login?next=/organise/users")
     html = page.get_data(as_text=True)
     assert 'name="email"' in html and 'name="password"' in html and 'name="csrf_token"' in html
@@ -77,9 +75,7 @@ def test_login_logout_and_safe_next(app, client):
     "target",
     ["https://evil.example/", "//evil.example/organise/", "/\\evil.example", "javascript:alert(1)", "/letters/brief", "http:/organise/"],
 )
-def test_next_never_leaves_the_workspace(app, client, target):
-    with app.app_context():
-        make_user()
+def test_next_never_leaves_the_workspace(client, organiser, target):
     html = client.get("/organise/login").get_data(as_text=True)
     response = client.post(
         "/organise/login",
@@ -89,9 +85,7 @@ def test_next_never_leaves_the_workspace(app, client, target):
     assert response.headers["Location"] in ("/organise/", "http://localhost/organise/")
 
 
-def test_wrong_password_is_refused_and_tells_nothing(app, client):
-    with app.app_context():
-        make_user()
+def test_wrong_password_is_refused_and_tells_nothing(client, organiser):
     html = client.get("/organise/login").get_data(as_text=True)
     wrong = client.post("/organise/login", data={"email": "organiser@example.org", "password": "wrong password!!", "csrf_token": csrf_token(html)})
     unknown = client.post("/organise/login", data={"email": "nobody@example.org", "password": "wrong password!!", "csrf_token": csrf_token(html)})
@@ -103,17 +97,13 @@ def test_wrong_password_is_refused_and_tells_nothing(app, client):
     ).group(0).replace("nobody@example.org", "X")
 
 
-def test_login_without_form_token_is_refused(app, client):
-    with app.app_context():
-        make_user()
+def test_login_without_form_token_is_refused(client, organiser):
     response = client.post("/organise/login", data={"email": "organiser@example.org", "password": "correct horse battery"})
     assert response.status_code == 400
     assert client.get("/organise/").status_code == 302
 
 
-def test_failed_logins_are_throttled_per_account(app, client):
-    with app.app_context():
-        make_user()
+def test_failed_logins_are_throttled_per_account(client, organiser):
     html = client.get("/organise/login").get_data(as_text=True)
     data = {"email": "organiser@example.org", "password": "not the password", "csrf_token": csrf_token(html)}
     codes = [client.post("/organise/login", data=data).status_code for _ in range(7)]
@@ -125,20 +115,16 @@ def test_failed_logins_are_throttled_per_account(app, client):
     assert "organiser@example.org" in right.get_data(as_text=True)
 
 
-def test_session_is_renewed_on_login(app, client):
-    with app.app_context():
-        make_user()
+def test_session_is_renewed_on_login(client, organiser, auth):
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
-    login(client)
+    auth.login(organiser)
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session.get("_user_id")
 
 
-def test_password_change_ends_other_sessions(app):
-    with app.app_context():
-        make_user()
+def test_password_change_ends_other_sessions(app, organiser):
     first, second = app.test_client(), app.test_client()
     login(first)
     login(second)
@@ -193,27 +179,24 @@ def test_organiser_sees_only_granted_letters(app, client, runner):
     assert client.get("/organise/letters/theirs").status_code == 404
 
 
-def test_admin_manages_accounts_and_grants_in_the_browser(app, client):
-    with app.app_context():
-        make_letter("ours")
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+def test_admin_manages_accounts_and_grants_in_the_browser(app, client, letter, admin, auth):
+    auth.login(admin)
     html = client.get("/organise/users").get_data(as_text=True)
     response = client.post("/organise/users", data={"email": "vrijwilliger@example.org", "password": "twelve chars long", "csrf_token": csrf_token(html)})
     assert response.status_code == 303
     with app.app_context():
         volunteer = db.session.scalar(db.select(User).where(User.email == "vrijwilliger@example.org"))
         volunteer_id = volunteer.id
-    html = client.get("/organise/letters/ours").get_data(as_text=True)
-    assert client.post("/organise/letters/ours/grants", data={"user_id": volunteer_id, "csrf_token": csrf_token(html)}).status_code == 303
+    html = client.get("/organise/letters/brief").get_data(as_text=True)
+    assert client.post("/organise/letters/brief/grants", data={"user_id": volunteer_id, "csrf_token": csrf_token(html)}).status_code == 303
 
     other = app.test_client()
     assert login(other, "vrijwilliger@example.org", "twelve chars long").status_code == 303
-    assert other.get("/organise/letters/ours").status_code == 200
+    assert other.get("/organise/letters/brief").status_code == 200
 
     # Disabling the account ends its session at once.
     client.post(f"/organise/users/{volunteer_id}/active", data={"value": "0", "csrf_token": csrf_token(html)})
-    assert other.get("/organise/letters/ours").status_code == 302
+    assert other.get("/organise/letters/brief").status_code == 302
     with app.app_context():
         actions = set(db.session.scalars(db.select(AuditEntry.action)))
     assert {"user.create", "letter.grant", "user.active", "user.login"} <= actions

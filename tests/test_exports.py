@@ -6,11 +6,13 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from openpyxl import load_workbook
 
-from conftest import login, make_letter, make_signature, make_user
+from conftest import make_signature
 from signatory import exports, paper
 from signatory.extensions import db
+from signatory.models import User
 from signatory.signing import SignatureDetails
 
 HOSTILE = {
@@ -21,23 +23,23 @@ HOSTILE = {
 }
 
 
-def _fill(app):
+@pytest.fixture
+def filled(app, letter, admin, auth):
+    """Two online signatures (one hostile to spreadsheets), one on paper; the
+    admin logged in."""
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, email="a@example.org", **HOSTILE, paragraph='Regel één, "citaat"\nRegel twee; ş ğ ı ł ë')
         make_signature(letter, email="b@example.org", first_name="Ayşe", last_name="Yılmaz", function="", place="")
-        user = make_user("admin@example.org", admin=True)
         paper.enter_form(
-            letter,
+            letter.row(),
             SignatureDetails(first_name="Jan", last_name="Per Post", address="Kerkstraat 1\n9000 Gent", consent_notify=True, consent_name=True),
-            source="paper", received_on=date.today(), organiser=user,
+            source="paper", received_on=date.today(), organiser=db.session.get(User, admin.id),
         )
         db.session.commit()
+    auth.login(admin)
 
 
-def test_csv_is_rfc4180_with_bom_and_no_formulas(app, client):
-    _fill(app)
-    login(client, "admin@example.org")
+def test_csv_is_rfc4180_with_bom_and_no_formulas(client, filled):
     response = client.get("/organise/letters/brief/signatures.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -71,9 +73,7 @@ def test_neutralise_every_formula_start():
     assert exports.neutralise("Gent") == "Gent"
 
 
-def test_xlsx_has_the_same_rows_as_text(app, client):
-    _fill(app)
-    login(client, "admin@example.org")
+def test_xlsx_has_the_same_rows_as_text(client, filled):
     response = client.get("/organise/letters/brief/signatures.xlsx")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.data))
@@ -88,9 +88,7 @@ def test_xlsx_has_the_same_rows_as_text(app, client):
             assert cell.data_type in ("s", "n") and not (isinstance(cell.value, str) and cell.value.startswith("="))
 
 
-def test_postal_notify_list(app, client):
-    _fill(app)
-    login(client, "admin@example.org")
+def test_postal_notify_list(client, filled):
     response = client.get("/organise/letters/brief/notify-by-post.csv")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
     assert rows[0] == ["id", "first_name", "last_name", "organisation", "function", "address", "source"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
-from conftest import csrf_token, deliver, links, login, make_letter, make_signature, make_user, outbox_messages, path_of, plain_text
+from conftest import csrf_token, deliver, links, make_letter, make_signature, make_user, outbox_messages, path_of, plain_text
 from signatory import moderation, signing
 from signatory.extensions import db
 from signatory.models import AuditEntry, Letter, OutboxMessage, Signature, User
@@ -16,19 +17,18 @@ from signatory.models import AuditEntry, Letter, OutboxMessage, Signature, User
 PARAGRAPH = "Omdat samenleven werk is van iedereen, elke dag opnieuw."
 
 
-def _setup(app, n=3, **letter_fields):
+def _paragraphs(app, letter, n=3) -> list[int]:
+    """`n` confirmed signatures on the letter, each with a paragraph awaiting
+    moderation; their ids, oldest first."""
     with app.app_context():
-        letter = make_letter(**letter_fields)
-        ids = [
+        return [
             make_signature(letter, email=f"p{i}@example.org", first_name=f"Persoon{i}", paragraph=f"{PARAGRAPH} ({i})").id
             for i in range(n)
         ]
-        make_user()
-        return ids
 
 
-def _user():
-    return db.session.scalar(select(User))
+def _user(account):
+    return db.session.get(User, account.id)
 
 
 def test_queue_holds_publishable_paragraphs_oldest_first(app):
@@ -46,10 +46,10 @@ def test_queue_holds_publishable_paragraphs_oldest_first(app):
         assert moderation.queue_counts(letter)["pending"] == 2
 
 
-def test_decisions_through_the_domain(app):
-    ids = _setup(app)
+def test_decisions_through_the_domain(app, letter, organiser):
+    ids = _paragraphs(app, letter)
     with app.app_context():
-        user = _user()
+        user = _user(organiser)
         approve, reject, revise = (db.session.get(Signature, i) for i in ids)
         moderation.moderate(approve, "approve", user)
         assert moderation.moderate(reject, "reject", user, "Te persoonlijk", notify=True) is True
@@ -66,11 +66,11 @@ def test_decisions_through_the_domain(app):
             assert "@" not in detail and "buurman" not in detail  # no personal data
 
 
-def test_revise_mails_a_link_and_the_changed_paragraph_returns_to_the_queue(app, client):
-    ids = _setup(app, n=1)
+def test_revise_mails_a_link_and_the_changed_paragraph_returns_to_the_queue(app, client, letter, organiser):
+    ids = _paragraphs(app, letter, n=1)
     with app.app_context():
         signature = db.session.get(Signature, ids[0])
-        moderation.moderate(signature, "revise", _user(), "Kort hem wat in.")
+        moderation.moderate(signature, "revise", _user(organiser), "Kort hem wat in.")
         db.session.commit()
     deliver(app)
     message = outbox_messages(app)[-1]
@@ -92,11 +92,11 @@ def test_revise_mails_a_link_and_the_changed_paragraph_returns_to_the_queue(app,
         assert [s.id for s in moderation.queue(signature.letter)] == [signature.id]
 
 
-def test_an_approved_paragraph_changed_by_its_signer_goes_back_to_pending(app):
-    ids = _setup(app, n=1)
+def test_an_approved_paragraph_changed_by_its_signer_goes_back_to_pending(app, letter, organiser):
+    ids = _paragraphs(app, letter, n=1)
     with app.app_context():
         signature = db.session.get(Signature, ids[0])
-        moderation.moderate(signature, "approve", _user())
+        moderation.moderate(signature, "approve", _user(organiser))
         db.session.commit()
         details = signing.SignatureDetails(
             first_name=signature.first_name, last_name=signature.last_name, place=signature.place,
@@ -107,31 +107,19 @@ def test_an_approved_paragraph_changed_by_its_signer_goes_back_to_pending(app):
         assert signature.paragraph_status == "pending"
 
 
-def test_revise_needs_a_reason_and_an_address(app):
-    ids = _setup(app, n=1)
+def test_revise_needs_a_reason_and_an_address(app, letter, organiser):
+    ids = _paragraphs(app, letter, n=1)
     with app.app_context():
         signature = db.session.get(Signature, ids[0])
-        try:
-            moderation.moderate(signature, "revise", _user(), "")
-        except moderation.ModerationError:
-            pass
-        else:
-            raise AssertionError("a revision request without a question")
-        try:
-            moderation.moderate(signature, "publish", _user())
-        except moderation.ModerationError:
-            pass
-        else:
-            raise AssertionError("an unknown decision")
+        with pytest.raises(moderation.ModerationError):
+            moderation.moderate(signature, "revise", _user(organiser), "")  # a revision request without a question
+        with pytest.raises(moderation.ModerationError):
+            moderation.moderate(signature, "publish", _user(organiser))  # an unknown decision
 
 
-def test_the_queue_page_and_one_form_per_entry(app, client):
-    ids = _setup(app, n=3)
-    login(client)
-    with app.app_context():
-        db.session.add(__import__("signatory.models", fromlist=["LetterGrant"]).LetterGrant(
-            user_id=_user().id, letter_id=db.session.scalar(select(Letter.id))))
-        db.session.commit()
+def test_the_queue_page_and_one_form_per_entry(app, client, letter, organiser, auth):
+    ids = _paragraphs(app, letter, n=3)
+    auth.login(organiser)
     page = client.get("/organise/letters/brief/moderation")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -164,11 +152,9 @@ def test_the_queue_page_and_one_form_per_entry(app, client):
     assert "Off-topic" in rejected
 
 
-def test_bulk_approve(app, client):
-    ids = _setup(app, n=4)
-    with app.app_context():
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+def test_bulk_approve(app, client, letter, admin, auth):
+    ids = _paragraphs(app, letter, n=4)
+    auth.login(admin)
     token = csrf_token(client.get("/organise/letters/brief/moderation").get_data(as_text=True))
     response = client.post("/organise/letters/brief/moderation/approve", data={"ids": [ids[0], ids[2]], "csrf_token": token, "scope": "checked"})
     assert response.status_code == 303
@@ -195,15 +181,14 @@ def test_bulk_approve_stays_inside_the_letter(app):
         assert db.session.get(Signature, other.id).paragraph_status == "pending"
 
 
-def test_reject_and_unreject_a_whole_signature(app, client):
+def test_reject_and_unreject_a_whole_signature(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
         person = make_signature(letter, email="spam@example.org")
         organisation = make_signature(letter, email="org@example.org", kind="organisation", organisation="Vzw Test")
         unconfirmed = make_signature(letter, email="later@example.org", confirmed=False)
-        make_user("admin@example.org", admin=True)
         person_id, org_id, unconfirmed_id = person.id, organisation.id, unconfirmed.id
-    login(client, "admin@example.org")
+    auth.login(admin)
     token = csrf_token(client.get(f"/organise/signatures/{person_id}").get_data(as_text=True))
     assert client.post(f"/organise/signatures/{person_id}/reject", data={"reason": "spam", "csrf_token": token}).status_code == 303
     client.post(f"/organise/signatures/{org_id}/reject", data={"csrf_token": token})
@@ -226,15 +211,14 @@ def test_reject_and_unreject_a_whole_signature(app, client):
         assert db.session.get(Signature, unconfirmed_id).status == "unconfirmed"
 
 
-def test_first_signatories_and_verified_organisations(app, client):
+def test_first_signatories_and_verified_organisations(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
         person = make_signature(letter, email="a@example.org", first_name="Eerste", last_name="Ondertekenaar")
         org = make_signature(letter, email="b@example.org", kind="organisation", organisation="Vzw Samen")
         make_signature(letter, email="c@example.org", kind="organisation", organisation="Vzw Anders")
-        make_user("admin@example.org", admin=True)
         person_id, org_id = person.id, org.id
-    login(client, "admin@example.org")
+    auth.login(admin)
     dashboard = client.get("/organise/letters/brief").get_data(as_text=True)
     assert "2 organisaties zijn nog niet geverifieerd" in dashboard
     token = csrf_token(dashboard)
@@ -251,13 +235,11 @@ def test_first_signatories_and_verified_organisations(app, client):
     assert "Ondertekenaar" in public
 
 
-def test_signature_list_search_and_detail(app, client):
+def test_signature_list_search_and_detail(app, client, letter, admin, auth):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, email="zoek@example.org", first_name="Zoë", last_name="Zoekbaar")
         make_signature(letter, email="ander@example.org", first_name="Niet", last_name="Gevonden")
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+    auth.login(admin)
     html = client.get("/organise/letters/brief/signatures?q=zoekbaar").get_data(as_text=True)
     assert "Zoekbaar" in html and "Gevonden" not in html
     assert client.get("/organise/letters/brief/signatures?status=bogus&page=-1&q=%00").status_code == 200

@@ -60,11 +60,10 @@ def test_create_with_preview_then_open_close_and_extend(app, client):
     assert api["status"] == "open" and api["deadline"] == later
 
 
-def test_bad_input_comes_back_with_messages(app, client):
+def test_bad_input_comes_back_with_messages(app, client, admin, auth):
     with app.app_context():
         make_letter("bestaat")
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+    auth.login(admin)
     token = csrf_token(client.get("/organise/letters/new").get_data(as_text=True))
     for changes in ({"slug": "Geen Slug!"}, {"slug": "bestaat"}, {"title": ""}, {"goal": "-3"}, {"deadline": "12/06/2031"}, {"timezone": "Mars/Olympus"}):
         response = client.post("/organise/letters/new", data={**FIELDS, **changes, "action": "save", "csrf_token": token})
@@ -73,11 +72,10 @@ def test_bad_input_comes_back_with_messages(app, client):
         assert "Wij vragen *aandacht*." in response.get_data(as_text=True)
 
 
-def test_an_edit_after_signing_is_a_new_version(app, client):
+def test_an_edit_after_signing_is_a_new_version(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+    auth.login(admin)
     edit = client.get("/organise/letters/brief/edit")
     html = edit.get_data(as_text=True)
     assert "Wij zijn benieuwd" in html
@@ -98,19 +96,18 @@ def test_an_edit_after_signing_is_a_new_version(app, client):
     assert "versie 2" in public and "Een gewijzigde tekst." in public, "the public page shows it changed"
 
 
-def test_overview_counts_and_chart(app, client):
+def test_overview_counts_and_chart(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
         make_signature(letter, email="a@example.org", paragraph="Een.")
         make_signature(letter, email="b@example.org", kind="organisation", organisation="Vzw")
         make_signature(letter, email="c@example.org", confirmed=False)
-        make_user("admin@example.org", admin=True)
         summary = overview.overview(letter)
         assert summary.statuses["confirmed"] == 2 and summary.statuses["unconfirmed"] == 1
         assert summary.kinds == {"person": 1, "organisation": 1}
         assert summary.paragraphs["pending"] == 1
         assert summary.per_day[-1][1] == 2
-    login(client, "admin@example.org")
+    auth.login(admin)
     html = client.get("/organise/letters/brief/overview").get_data(as_text=True)
     assert "<svg" in html and "chart__bar" in html and "style=" not in html.split("<svg", 1)[1].split("</svg>")[0]
     assert "<script" not in html.split("</footer>")[0]
@@ -126,17 +123,16 @@ def test_chart_svg_escapes_and_handles_no_data():
     assert svg.count("<rect") == 40
 
 
-def test_hostile_input_never_makes_a_500(app, client):
+def test_hostile_input_never_makes_a_500(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
         signature = make_signature(letter, paragraph="Tekst.")
-        make_user("admin@example.org", admin=True)
         signature_id = signature.id
     html = client.get("/organise/login").get_data(as_text=True)
     token = csrf_token(html)
     response = client.post("/organise/login", data={"email": "admin@example.org\x00", "password": "x\x00", "csrf_token": token, "next": "/organise/\x00"})
     assert response.status_code in (401, 422)
-    login(client, "admin@example.org")
+    auth.login(admin)
     token = csrf_token(client.get("/organise/").get_data(as_text=True))
     for url in ("/organise/audit?letter=a%00b", "/organise/letters/brief/signatures?q=%00%ff&status=%00",
                 "/organise/letters/brief/moderation?status=%00&page=99999999999999999999"):

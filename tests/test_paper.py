@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from conftest import brussels_today, csrf_token, login, make_letter, make_signature, make_user
+from conftest import brussels_today, csrf_token, make_letter, make_signature, make_user
 from signatory import paper
 from signatory.extensions import db
 from signatory.models import AuditEntry, OutboxMessage, Signature
@@ -30,11 +30,8 @@ def _form(**fields):
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_a_paper_form_counts_at_once_with_its_paragraph_approved(app, client):
-    with app.app_context():
-        make_letter()
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+def test_a_paper_form_counts_at_once_with_its_paragraph_approved(app, client, letter, admin, auth):
+    auth.login(admin)
     page = client.get("/organise/letters/brief/paper")
     assert page.status_code == 200
     response = client.post("/organise/letters/brief/paper", data={**_form(), "csrf_token": csrf_token(page.get_data(as_text=True))})
@@ -52,11 +49,8 @@ def test_a_paper_form_counts_at_once_with_its_paragraph_approved(app, client):
     assert "Van den Broeck" in client.get("/letters/brief/signatories").get_data(as_text=True)
 
 
-def test_a_mistake_keeps_what_was_typed(app, client):
-    with app.app_context():
-        make_letter()
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+def test_a_mistake_keeps_what_was_typed(client, letter, admin, auth):
+    auth.login(admin)
     token = csrf_token(client.get("/organise/letters/brief/paper").get_data(as_text=True))
     response = client.post("/organise/letters/brief/paper", data={**_form(first_name="", kind="organisation"), "csrf_token": token})
     assert response.status_code == 422
@@ -115,11 +109,10 @@ def test_forms_only_for_open_or_closed_letters(app):
         paper.enter_form(closed, SignatureDetails(first_name="A", last_name="B"), source="paper", received_on=date.today(), organiser=user)
 
 
-def test_blank_form_pdf(app, client):
+def test_blank_form_pdf(app, client, admin, auth):
     with app.app_context():
         make_letter(deadline=date(2031, 6, 12), title="Integratie: <b>hoezo</b> & mislukt?")
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+    auth.login(admin)
     response = client.get("/organise/letters/brief/form.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)

@@ -6,21 +6,19 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from conftest import csrf_token, login, make_letter, make_signature, make_user
+from conftest import csrf_token, make_letter, make_signature
 from signatory import privacy
 from signatory.extensions import db
-from signatory.models import AuditEntry, Letter, OutboxMessage, Signature, utcnow
+from signatory.models import AuditEntry, OutboxMessage, Signature, utcnow
 
 
-def test_erase_one_signatory(app, client):
+def test_erase_one_signatory(app, client, letter, admin, auth):
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, email="wis@example.org", first_name="Wis", last_name="Mij", address="Straat 1",
                                    paragraph="Mijn persoonlijke verhaal.", kind="organisation", organisation="Vzw Weg")
         make_signature(letter, email="blijf@example.org")
-        make_user("admin@example.org", admin=True)
         signature_id = signature.id
-    login(client, "admin@example.org")
+    auth.login(admin)
     assert client.get("/api/letters/brief").get_json()["signatures"] == 2
     page = client.get(f"/organise/signatures/{signature_id}").get_data(as_text=True)
     token = csrf_token(page)
@@ -45,7 +43,7 @@ def test_erase_one_signatory(app, client):
     assert "Wis" not in client.get("/organise/letters/brief/signatures.csv").get_data(as_text=True)
     # The address may sign again.
     with app.app_context():
-        again = make_signature(db.session.scalar(select(Letter)), email="wis@example.org")
+        again = make_signature(letter, email="wis@example.org")
         assert again is not None and again.status == "confirmed"
 
 
@@ -103,12 +101,10 @@ def test_retention_command(app, runner):
     assert runner.invoke(args=["privacy", "purge"]).exit_code == 0, "running it again is harmless"
 
 
-def test_audit_log_is_for_admins(app, client):
+def test_audit_log_is_for_admins(app, client, letter, admin, auth):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, email="a@example.org", paragraph="Tekst.")
-        make_user("admin@example.org", admin=True)
-    login(client, "admin@example.org")
+    auth.login(admin)
     html = client.get("/organise/letters/brief").get_data(as_text=True)
     client.post("/organise/letters/brief/close", data={"csrf_token": csrf_token(html)})
     log = client.get("/organise/audit").get_data(as_text=True)

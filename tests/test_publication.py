@@ -8,8 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from conftest import (
-    brussels_today, csrf_token, deliver, login, make_letter, make_signature, make_user, outbox_messages, plain_text,
-    sign_form,
+    brussels_today, csrf_token, deliver, make_letter, make_signature, outbox_messages, plain_text, sign_form,
 )
 from signatory import publication, signing
 from signatory.extensions import db
@@ -95,19 +94,16 @@ def test_a_later_confirmation_is_notified_by_a_second_call(app):
         assert publication.notify_signatories(letter).queued == 1
 
 
-def test_notify_and_publish_routes_need_an_organiser(app, client):
-    with app.app_context():
-        make_letter()
+def test_notify_and_publish_routes_need_an_organiser(client, letter):
     assert client.post("/organise/letters/brief/notify").status_code in (302, 401, 403)
     assert client.post("/organise/letters/brief/publish").status_code in (302, 401, 403)
 
 
-def test_publish_through_the_form_freezes_the_document(app, client):
+def test_publish_through_the_form_freezes_the_document(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
         make_signature(letter, email="a@example.org", consent_notify=True, paragraph="Omdat het moet.")
-        make_user(admin=True)
-    login(client)
+    auth.login(admin)
     page = client.get("/organise/letters/brief/publication").get_data(as_text=True)
     token = csrf_token(page)
     missing = client.post("/organise/letters/brief/publish", data={"csrf_token": token, "publication_date": "2030-06-20"})
@@ -195,9 +191,8 @@ def test_published_paragraphs_are_linkable_and_attributed_as_consented(app, clie
     assert "Nog niet gemodereerd." not in html and "Niet publiceren." not in html
 
 
-def test_one_reminder_only_while_open_never_to_withdrawn(app):
+def test_one_reminder_only_while_open_never_to_withdrawn(app, letter):
     with app.app_context():
-        letter = make_letter()
         waiting = make_signature(letter, email="w@example.org", confirmed=False)
         fresh = make_signature(letter, email="f@example.org", confirmed=False)
         withdrawn = make_signature(letter, email="x@example.org", confirmed=False)
@@ -270,15 +265,14 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
 
 
-def test_the_organiser_sees_mail_that_will_never_arrive(app, client):
+def test_the_organiser_sees_mail_that_will_never_arrive(app, client, letter, admin, auth):
     with app.app_context():
-        letter = make_letter()
         make_signature(letter, confirmed=False)
         message = db.session.scalar(select(OutboxMessage))
         message.status = "failed"
         message.last_error = "PermanentFailure: 550 no such user"
-        make_user(admin=True)
-    login(client)
+        db.session.commit()
+    auth.login(admin)
     html = client.get("/organise/letters/brief").get_data(as_text=True)
     assert "E-mails die niet aankwamen" in html and "550 no such user" in html and "ayse@example.org" in html
 
@@ -307,11 +301,10 @@ def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
     assert fresh.status_code == 200 and fresh.data != old
 
 
-def test_no_reminder_to_an_erased_signer(app):
+def test_no_reminder_to_an_erased_signer(app, letter):
     from signatory.privacy import erase
 
     with app.app_context():
-        letter = make_letter()
         signature = make_signature(letter, email="w@example.org", confirmed=False)
         signature.created_at = utcnow() - timedelta(days=4)
         db.session.commit()
@@ -320,13 +313,12 @@ def test_no_reminder_to_an_erased_signer(app):
         assert publication.queue_due_reminders() == 0
 
 
-def test_organiser_records_and_deletes_an_answer_through_the_page(app, client):
+def test_organiser_records_and_deletes_an_answer_through_the_page(app, client, admin, auth):
     from io import BytesIO
 
     with app.app_context():
         _published_letter_with_signers()
-        make_user(admin=True)
-    login(client)
+    auth.login(admin)
     token = csrf_token(client.get("/organise/letters/brief/publication").get_data(as_text=True))
     refused = client.post("/organise/letters/brief/answers", content_type="multipart/form-data", data={
         "csrf_token": token, "author_name": "Jan Politicus", "received_on": "2030-07-01",
