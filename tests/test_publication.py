@@ -94,11 +94,6 @@ def test_a_later_confirmation_is_notified_by_a_second_call(app):
         assert publication.notify_signatories(letter).queued == 1
 
 
-def test_notify_and_publish_routes_need_an_organiser(client, letter):
-    assert client.post("/organise/letters/brief/notify").status_code in (302, 401, 403)
-    assert client.post("/organise/letters/brief/publish").status_code in (302, 401, 403)
-
-
 def test_publish_through_the_form_freezes_the_document(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()
