@@ -19,6 +19,7 @@ import email
 import os
 import re
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -189,6 +190,27 @@ def quick_password_hashing(monkeypatch):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def held_compiles(monkeypatch):
+    """PDF compiles in background threads wait until the test calls the
+    fixture's value: the "being prepared" answer is then certain, not a race
+    with a compiling thread that may already be done. Compiles inside a
+    request go on as usual."""
+    from signatory.pdf import store
+
+    released = threading.Event()
+    real_compile = store.compile_document
+
+    def compile_when_released(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            assert released.wait(120), "the test never released the background compile"
+        return real_compile(*args, **kwargs)
+
+    monkeypatch.setattr(store, "compile_document", compile_when_released)
+    yield released.set
+    released.set()
 
 
 @pytest.fixture

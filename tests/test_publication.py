@@ -272,28 +272,39 @@ def test_the_organiser_sees_mail_that_will_never_arrive(app, client, letter, adm
     assert "E-mails die niet aankwamen" in html and "550 no such user" in html and "ayse@example.org" in html
 
 
-def test_after_an_erasure_the_old_version_is_never_served_again(app, client):
+def test_after_an_erasure_the_old_version_is_never_served_again(app, client, letter, held_compiles):
+    """While the new version compiles, the public URL says it is being
+    prepared (503, Retry-After): it never falls back to the version that
+    still names the erased signer."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
     from signatory.pdf import store
     from signatory.privacy import erase
 
     with app.app_context():
-        letter = make_letter()
-        make_signature(letter, email="keep@example.org")
+        make_signature(letter, email="keep@example.org", first_name="Blijft", last_name="Staan")
         gone = make_signature(letter, email="gone@example.org", first_name="Wordt", last_name="Gewist")
-        publication.publish(letter, date(2030, 6, 20), "Verstuurd")
+        publication.publish(letter.row(), date(2030, 6, 20), "Verstuurd")
         db.session.commit()
         gone_id = gone.id
-    old = client.get("/letters/brief/document.pdf").data
+    old = client.get("/letters/brief/document.pdf")
+    assert old.status_code == 200 and old.data.startswith(b"%PDF")
+
     app.config["PDF_INLINE_SECONDS"] = 0  # the new version compiles in the background
     with app.app_context():
         erase(db.session.get(Signature, gone_id), None, actor="test")
         db.session.commit()
     while_compiling = client.get("/letters/brief/document.pdf")
-    assert while_compiling.status_code in (200, 503)
-    assert while_compiling.data != old, "the version with the erased name is gone"
+    held_compiles()  # release the background compile
+    assert while_compiling.status_code == 503, "while the new version compiles the URL says so, and serves no older version"
+    assert while_compiling.headers["Retry-After"] and not while_compiling.data.startswith(b"%PDF")
     store.wait_for_compiles()
     fresh = client.get("/letters/brief/document.pdf")
-    assert fresh.status_code == 200 and fresh.data != old
+    assert fresh.status_code == 200 and fresh.data.startswith(b"%PDF") and fresh.data != old.data
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(fresh.data)).pages)
+    assert "Blijft" in text and "Gewist" not in text
 
 
 def test_no_reminder_to_an_erased_signer(app, letter):
