@@ -20,7 +20,9 @@ import os
 import re
 import shutil
 import threading
+import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email import policy
@@ -59,9 +61,10 @@ def _postgres_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A database of our own on the PostgreSQL server, migrated once."""
+@contextmanager
+def postgres_database(prefix: str):
+    """An empty database of our own on the PostgreSQL server, dropped
+    afterwards: the test skips without a server, and fails under CI=true."""
     reason = _postgres_reason()
     if reason:
         if IN_CI:
@@ -69,18 +72,24 @@ def postgres_url():
         pytest.skip(reason)
     import psycopg
 
-    name = f"signatory_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _migrate(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of our own on the PostgreSQL server, migrated once."""
+    with postgres_database("signatory_test") as url:
+        _migrate(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -390,6 +399,30 @@ def signer(app, client, letter) -> Signer:
 
 
 # --- helpers ------------------------------------------------------------------------
+
+def run_together(count: int, work) -> list:
+    """Run work(i) in `count` threads released at the same instant; the
+    results, in order. The first error fails the test with its traceback."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[str] = []
+
+    def run(index):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except Exception:
+            errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    assert not errors, errors[0]
+    return results
+
 
 def brussels_today() -> date:
     """Today where the letters live (Europe/Brussels), not on this machine:

@@ -7,16 +7,14 @@ locked"), and the kept counter equals the confirmed rows.
 from __future__ import annotations
 
 import os
-import threading
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Signer, csrf_token, login, make_letter, make_user, sign_form
+from conftest import Signer, csrf_token, login, make_letter, make_user, run_together, sign_form
 from signatory import tokens
 from signatory.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature
@@ -28,30 +26,6 @@ PER_THREAD = 5
 @pytest.fixture
 def letter_app(app, letter):
     return app
-
-
-def run_together(count: int, work) -> list:
-    """Run work(i) in `count` threads released at the same instant; return
-    the results, re-raising the first error with its traceback."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[str] = []
-
-    def run(index):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except Exception:
-            errors.append(traceback.format_exc())
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors[0]
-    return results
 
 
 def signers_at_the_page(app, count: int) -> list[Signer]:

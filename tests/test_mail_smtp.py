@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import IN_CI, Signer, _teardown, links, make_letter, path_of, plain_text
+from conftest import IN_CI, Signer, _teardown, links, make_letter, path_of, plain_text, run_together
 from signatory import mail
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature, utcnow
@@ -243,24 +243,26 @@ def test_the_english_email_is_worded_in_english(smtp_app, smtp, signer):
         assert "signature" in part
 
 
-def test_a_dutch_and_an_english_signer_each_in_their_language(smtp_app, smtp, signer):
+@pytest.fixture
+def dutch_and_english(smtp_app, smtp, signer) -> dict[str, email.message.EmailMessage]:
+    """A Dutch and an English browser sign; the delivered e-mails by recipient."""
     assert signer.sign(language="nl", email="an@example.org").status_code == 303
     other = Signer(smtp_app, smtp_app.test_client())
     assert other.sign(language="en", email="bob@example.org", first_name="Bob").status_code == 303
     _deliver(smtp_app)
+    return {item.rcpt_tos[0]: item.message for item in smtp.received}
+
+
+def test_a_dutch_and_an_english_signer_each_in_their_language(dutch_and_english):
     languages = {}
-    for item in smtp.received:
-        html = item.message.get_body(preferencelist=("html",)).get_content()
-        languages[item.rcpt_tos[0]] = html.split('<html lang="', 1)[1].split('"', 1)[0]
+    for recipient, message in dutch_and_english.items():
+        html = message.get_body(preferencelist=("html",)).get_content()
+        languages[recipient] = html.split('<html lang="', 1)[1].split('"', 1)[0]
     assert languages == {"an@example.org": "nl", "bob@example.org": "en"}
 
 
-def test_the_language_is_named_in_a_content_language_header(smtp_app, smtp, signer):
-    assert signer.sign(language="nl", email="an@example.org").status_code == 303
-    other = Signer(smtp_app, smtp_app.test_client())
-    assert other.sign(language="en", email="bob@example.org", first_name="Bob").status_code == 303
-    _deliver(smtp_app)
-    languages = {item.rcpt_tos[0]: item.message["Content-Language"] for item in smtp.received}
+def test_the_language_is_named_in_a_content_language_header(dutch_and_english):
+    languages = {recipient: message["Content-Language"] for recipient, message in dutch_and_english.items()}
     assert languages == {"an@example.org": "nl", "bob@example.org": "en"}
 
 
@@ -423,26 +425,15 @@ def test_two_senders_at_once_never_deliver_a_row_twice(smtp_app, smtp):
     ids = [_queue_raw(smtp_app, f"person{n}@example.org") for n in range(30)]
     assert len(ids) == 30
     smtp.handler.delay = 0.01  # keep both senders busy at the same time
-    reports: list = []
-    errors: list = []
-    start = threading.Barrier(2)
 
-    def sender():
-        try:
-            with smtp_app.app_context():
-                start.wait()
-                reports.append(mail.deliver_due())
+    def sender(_index):
+        with smtp_app.app_context():
+            try:
+                return mail.deliver_due()
+            finally:
                 db.session.remove()
-        except Exception as error:  # surfaced below
-            errors.append(error)
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    assert len(reports) == 2
+    reports = run_together(2, sender)
     message_ids = smtp.handler.message_ids()
     assert len(message_ids) == len(set(message_ids)), "a row was delivered twice"
     assert len(message_ids) == 30

@@ -2,15 +2,12 @@
 undone and done again, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
-from conftest import IN_CI, PG_ADMIN_URL, _postgres_reason
+from conftest import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -19,21 +16,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    reason = _postgres_reason()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
-    import psycopg
-
-    name = f"signatory_migrations_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with postgres_database("signatory_migrations") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 reminders (issue 6)."""
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from conftest import (
-    brussels_today, csrf_token, deliver, make_letter, make_signature, outbox_messages, plain_text, sign_form,
+    brussels_today, csrf_token, deliver, make_letter, make_signature, outbox_messages, plain_text, run_together,
+    sign_form,
 )
 from signatory import publication, signing
 from signatory.extensions import db
@@ -62,22 +62,13 @@ def test_notice_goes_once_to_exactly_those_who_asked(app):
 def test_two_browsers_notifying_at_once_queue_nobody_twice(app):
     with app.app_context():
         letter_id = _published_letter_with_signers().id
-    errors = []
 
-    def notify():
-        try:
-            with app.app_context():
-                publication.notify_signatories(db.session.get(Letter, letter_id))
-                db.session.commit()
-        except Exception as error:  # surfaced below
-            errors.append(error)
+    def notify(_index):
+        with app.app_context():
+            publication.notify_signatories(db.session.get(Letter, letter_id))
+            db.session.commit()
 
-    threads = [threading.Thread(target=notify) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_together(4, notify)
     with app.app_context():
         assert _notices() == 2
 
