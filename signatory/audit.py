@@ -1,12 +1,18 @@
 """The audit log: who did what, when. The detail never holds a signatory's
 personal data (an erasure must leave nothing behind); organiser accounts are
-named, since who acted is the point of the log."""
+named, since who acted is the point of the log.
+
+Operations write their own entry (the caller never does): they take `by`,
+the organiser account that acted or, without one, a name for what acted
+("cli", "system", "retention")."""
 from __future__ import annotations
 
 import json
 
 from .extensions import db
 from .models import AuditEntry, Letter, Signature, User
+
+Actor = User | str
 
 
 def record(
@@ -16,8 +22,13 @@ def record(
     letter: Letter | None = None,
     signature: Signature | None = None,
     actor: str = "",
+    by: Actor | None = None,
     **detail,
 ) -> AuditEntry:
+    if isinstance(by, User):
+        user = by
+    elif by:
+        actor = by
     entry = AuditEntry(
         action=action,
         user_id=user.id if user is not None else None,

@@ -1,5 +1,8 @@
 """Organiser accounts: password hashing, the session user, and who may manage
-which letter. Admins manage every letter; an organiser only those granted."""
+which letter. Admins manage every letter; an organiser only those granted.
+
+The operations write their own audit entry and never commit; `by` is the
+account that acted, or what acted without one ("cli", "system")."""
 from __future__ import annotations
 
 from functools import cache
@@ -11,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db, login_manager
 from .models import Letter, LetterGrant, User, utcnow
 
@@ -40,7 +44,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
+def create_user(email: str, password: str, *, is_admin: bool = False, by: audit.Actor = "system") -> User:
     email = normalise_login(email)
     if "@" not in email or len(email) > 320:
         raise AccountError(_l("Dit is geen e-mailadres: %(email)s.", email=email))
@@ -49,7 +53,17 @@ def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     db.session.flush()
+    audit.record("user.create", by=by, account=user.email, admin=is_admin)
     return user
+
+
+def set_account_active(user: User, active: bool, *, by: User) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    if user.id == by.id:
+        raise AccountError(_l("Je kan je eigen account niet uitschakelen."))
+    user.active = active
+    user.session_version += 1
+    audit.record("user.active", by=by, account=user.email, active=active)
 
 
 def find_user(email: str) -> User | None:
@@ -57,6 +71,7 @@ def find_user(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
+    """The account behind a login, or None; a successful login is audited."""
     user = find_user(email)
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
@@ -67,6 +82,7 @@ def authenticate(email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
+    audit.record("user.login", by=user)
     return user
 
 
@@ -77,6 +93,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise AccountError(_l("Het huidige wachtwoord klopt niet.")) from None
     user.password_hash = hash_password(new)
     user.session_version += 1  # every other session ends
+    audit.record("user.password_changed", by=user)
 
 
 @login_manager.user_loader
@@ -94,6 +111,51 @@ def can_manage(user: User, letter: Letter) -> bool:
     if user.is_admin:
         return True
     return db.session.get(LetterGrant, (user.id, letter.id)) is not None
+
+
+def add_grant(letter: Letter, user: User) -> bool:
+    """Let `user` manage `letter`; True when that is new."""
+    if db.session.get(LetterGrant, (user.id, letter.id)) is not None:
+        return False
+    db.session.add(LetterGrant(user_id=user.id, letter_id=letter.id))
+    return True
+
+
+def grant_letter(letter: Letter, user: User, *, by: audit.Actor) -> None:
+    if add_grant(letter, user):
+        audit.record("letter.grant", by=by, letter=letter, grantee=user.email)
+
+
+def revoke_letter(letter: Letter, user: User, *, by: audit.Actor) -> None:
+    grant = db.session.get(LetterGrant, (user.id, letter.id))
+    if grant is not None:
+        db.session.delete(grant)
+        audit.record("letter.revoke", by=by, letter=letter, account=user.email)
+
+
+def grantees(letter: Letter) -> list[User]:
+    """The accounts granted this letter (admins manage every letter anyway)."""
+    return list(db.session.scalars(
+        select(User).join(LetterGrant, LetterGrant.user_id == User.id)
+        .where(LetterGrant.letter_id == letter.id).order_by(User.email)
+    ))
+
+
+def ungranted_organisers(letter: Letter) -> list[User]:
+    """The organiser accounts that could be granted this letter."""
+    granted = {user.id for user in grantees(letter)}
+    organisers = db.session.scalars(select(User).where(User.is_admin.is_(False)).order_by(User.email))
+    return [user for user in organisers if user.id not in granted]
+
+
+def granted_slugs() -> dict[int, list[str]]:
+    """Per account id, the slugs of the letters it was granted."""
+    slugs: dict[int, list[str]] = {}
+    for user_id, slug in db.session.execute(
+        select(LetterGrant.user_id, Letter.slug).join(Letter, Letter.id == LetterGrant.letter_id).order_by(Letter.slug)
+    ):
+        slugs.setdefault(user_id, []).append(slug)
+    return slugs
 
 
 def manageable_letters(user: User) -> list[Letter]:

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from .extensions import db
 
 PURGE_INTERVAL_SECONDS = 3600
+CLI = "cli"  # the actor in the audit log of what a command did
 
 letters_cli = AppGroup("letters", help="Import, list, open and close letters.")
 outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
@@ -60,13 +61,13 @@ def import_letter_command(file: Path, slug: str, deadline: str | None, open_now:
             source.deadline = parse_deadline(deadline)
         letter = get_letter(slug)
         if letter is None:
-            letter = create_letter(slug, source)
+            letter = create_letter(slug, source, by=CLI)
             action = "created"
         else:
-            new_version = update_letter(letter, source, note=f"imported from {file.name}")
+            new_version = update_letter(letter, source, note=f"imported from {file.name}", by=CLI)
             action = f"updated (version {letter.version})" if new_version else "updated"
         if open_now:
-            open_letter(letter)
+            open_letter(letter, by=CLI)
     except (LetterError, UnicodeDecodeError) as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -111,7 +112,7 @@ def _change_state(slug: str, change) -> None:
 
     letter = _letter_or_fail(slug)
     try:
-        change(letter)
+        change(letter, by=CLI)
     except LetterError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -123,19 +124,13 @@ def _change_state(slug: str, change) -> None:
 @click.argument("email")
 def grant_letter_command(slug: str, email: str):
     """Let an organiser account manage a letter."""
-    from sqlalchemy import select
-
-    from .models import LetterGrant, User
+    from .auth import find_user, grant_letter
 
     letter = _letter_or_fail(slug)
-    user = db.session.scalar(select(User).where(User.email == email.strip().casefold()))
+    user = find_user(email)
     if user is None:
         raise click.ClickException(f"no user {email!r}: flask users create {email}")
-    if db.session.get(LetterGrant, (user.id, letter.id)) is None:
-        db.session.add(LetterGrant(user_id=user.id, letter_id=letter.id))
-        from .audit import record
-
-        record("letter.grant", letter=letter, actor="cli", grantee=user.email)
+    grant_letter(letter, user, by=CLI)
     db.session.commit()
     click.echo(f"{user.email} may manage {slug}")
 

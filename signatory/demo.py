@@ -61,8 +61,8 @@ def ensure_demo_letter() -> Letter:
     if letter is None:
         source = parse_letter_source(DEMO_FILE.read_text(encoding="utf-8"))
         source.deadline = date.today() + timedelta(days=60)
-        letter = create_letter(DEMO_SLUG, source)
-        open_letter(letter)
+        letter = create_letter(DEMO_SLUG, source, by="demo")
+        open_letter(letter, by="demo")
     return letter
 
 

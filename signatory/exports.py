@@ -3,7 +3,8 @@ workbook (a Flemish Excel opens a comma-separated file in one column), and
 the list of signatories to notify by post.
 
 Every cell a spreadsheet would read as a formula is prefixed with `'`; empty
-cells stay empty; everything else is exported as typed.
+cells stay empty; everything else is exported as typed. Every download is
+recorded in the audit log by the function that makes it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db
 from .models import Letter, Signature
 from .states import SignatureStatus
@@ -171,3 +173,30 @@ def xlsx_bytes(signatures: Iterable[Signature], columns=COLUMNS, title: str = "s
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+# --- the downloads, each audited --------------------------------------------------------
+
+def signatures_csv(letter: Letter, *, by: audit.Actor) -> Iterator[bytes]:
+    """Every signature as CSV, read lazily while it is sent; audited at once,
+    so the entry can be committed before the rows are read."""
+    audit.record("export.csv", by=by, letter=letter)
+    return csv_chunks(signatures_for_export(letter.id))
+
+
+def signatures_xlsx(letter: Letter, *, by: audit.Actor) -> bytes:
+    body = xlsx_bytes(signatures_for_export(letter), COLUMNS)
+    audit.record("export.xlsx", by=by, letter=letter)
+    return body
+
+
+def postal_notify_csv(letter: Letter, *, by: audit.Actor) -> bytes:
+    body = csv_bytes(postal_notify_signatures(letter), POSTAL_COLUMNS)
+    audit.record("export.postal_notify", by=by, letter=letter)
+    return body
+
+
+def postal_notify_xlsx(letter: Letter, *, by: audit.Actor) -> bytes:
+    body = xlsx_bytes(postal_notify_signatures(letter), POSTAL_COLUMNS, title="per post")
+    audit.record("export.postal_notify", by=by, letter=letter)
+    return body

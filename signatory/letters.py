@@ -1,7 +1,8 @@
 """Letters: import, life cycle, kept counts and the public summary.
 
-Domain functions change data and flush; the caller (request or command)
-commits once.
+Domain functions change data, write their audit entry and flush; the caller
+(request or command) commits once. `by` is the organiser account that acted,
+or what acted without one ("cli", "system").
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 
+from . import audit
 from .extensions import db
-from .models import Letter, LetterVersion, Signature, derived_status, utcnow
+from .models import Letter, LetterVersion, Signature, User, derived_status, utcnow
 from .states import PUBLIC_LETTER_STATES, LetterState
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -187,7 +189,8 @@ def public_letters() -> list[Letter]:
     )
 
 
-def create_letter(slug: str, source: LetterSource) -> Letter:
+def create_letter(slug: str, source: LetterSource, *, by: audit.Actor = "system") -> Letter:
+    """A new draft; an organiser who is not an admin may manage what they create."""
     validate_slug(slug)
     if get_letter(slug) is not None:
         raise LetterError(_l("Er bestaat al een brief met de korte naam '%(slug)s'.", slug=slug))
@@ -198,6 +201,11 @@ def create_letter(slug: str, source: LetterSource) -> Letter:
     )
     db.session.add(letter)
     db.session.flush()
+    if isinstance(by, User) and not by.is_admin:
+        from .auth import add_grant
+
+        add_grant(letter, by)
+    audit.record("letter.create", by=by, letter=letter)
     return letter
 
 
@@ -205,9 +213,16 @@ def has_signatures(letter: Letter) -> bool:
     return db.session.scalar(select(Signature.id).where(Signature.letter_id == letter.id).limit(1)) is not None
 
 
-def update_letter(letter: Letter, source: LetterSource, note: str = "") -> bool:
+def ensure_changeable(letter: Letter) -> None:
+    """A published letter is what was sent: its text and settings stay."""
+    if letter.state == LetterState.PUBLISHED:
+        raise LetterError(_l("Een gepubliceerde brief kan niet meer gewijzigd worden."))
+
+
+def update_letter(letter: Letter, source: LetterSource, note: str = "", *, by: audit.Actor = "system") -> bool:
     """Change a letter. Once people have signed, a change of the text is kept
     as a new, visible version (DESIGN §3). Returns True when a version was made."""
+    ensure_changeable(letter)
     text_changed = (source.title, source.subtitle, source.body.strip()) != (
         letter.title, letter.subtitle, letter.body.strip()
     )
@@ -226,6 +241,7 @@ def update_letter(letter: Letter, source: LetterSource, note: str = "") -> bool:
         if current is not None:
             current.title, current.subtitle, current.body = letter.title, letter.subtitle, letter.body
     bump_revision(letter)
+    audit.record("letter.edit", by=by, letter=letter, new_version=new_version, version=letter.version)
     return new_version
 
 
@@ -237,27 +253,33 @@ def _apply_source(letter: Letter, source: LetterSource) -> None:
         setattr(letter, name, getattr(source, name))
 
 
-def open_letter(letter: Letter) -> None:
+def open_letter(letter: Letter, *, by: audit.Actor = "system") -> None:
     if letter.state == LetterState.PUBLISHED:
         raise LetterError(_l("Een gepubliceerde brief kan niet opnieuw geopend worden."))
     letter.state = LetterState.OPEN
     letter.opened_at = letter.opened_at or utcnow()
     letter.closed_at = None
+    audit.record("letter.open", by=by, letter=letter)
 
 
-def close_letter(letter: Letter) -> None:
+def close_letter(letter: Letter, *, by: audit.Actor = "system") -> None:
     if letter.state == LetterState.PUBLISHED:
         raise LetterError(_l("Een gepubliceerde brief is al afgesloten."))
     if letter.state == LetterState.DRAFT:
         raise LetterError(_l("Een ontwerp werd nog niet geopend."))
     letter.state = LetterState.CLOSED
     letter.closed_at = utcnow()
+    audit.record("letter.close", by=by, letter=letter)
 
 
-def set_deadline(letter: Letter, deadline: date | None) -> None:
+def set_deadline(letter: Letter, deadline: date | None, *, by: audit.Actor = "system") -> None:
     """Change (typically extend) the deadline. Closed-by-the-clock is derived,
     so a letter whose new deadline lies ahead is open again by itself."""
+    if letter.state == LetterState.PUBLISHED:
+        raise LetterError(_l("Een gepubliceerde brief kan niet meer ondertekend worden."))
+    old = letter.deadline
     letter.deadline = deadline
+    audit.record("letter.deadline", by=by, letter=letter, old=old, new=deadline)
 
 
 def bump_revision(letter_or_id: Letter | int) -> None:

@@ -29,12 +29,9 @@ def create_user_command(email: str, admin: bool, password_stdin: bool):
             f"Password (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True, confirmation_prompt=True
         )
     try:
-        user = create_user(email, password, is_admin=admin)
+        user = create_user(email, password, is_admin=admin, by="cli")
     except AccountError as error:
         raise click.ClickException(str(error)) from None
-    from .audit import record
-
-    record("user.create", actor="cli", account=user.email, admin=admin)
     db.session.commit()
     click.echo(f"created {'admin' if admin else 'organiser'} {user.email}")
 

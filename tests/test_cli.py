@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import LETTER_SOURCE, make_letter, make_signature
+from conftest import LETTER_SOURCE, make_letter, make_signature, make_user
 from signatory.extensions import db
-from signatory.models import Letter, OutboxMessage, Signature
+from signatory.models import AuditEntry, Letter, LetterGrant, OutboxMessage, Signature
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +110,61 @@ def test_outbox_send_delivers_and_exits_zero_when_nothing_is_due(app, runner):
     with app.app_context():
         assert db.session.scalar(select(OutboxMessage.status)) == "sent"
     assert len(list(Path(app.config["MAIL"].path).glob("*.eml"))) == 1
+
+
+def _audit(action: str) -> list[tuple[str, str | None, str]]:
+    """(actor, letter slug, detail) of every entry for `action`, oldest first."""
+    return [
+        (entry.actor, db.session.get(Letter, entry.letter_id).slug if entry.letter_id else None, entry.detail)
+        for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+    ]
+
+
+def test_letter_commands_leave_the_same_audit_entries_as_the_web(app, runner, tmp_path):
+    source = tmp_path / "brief.md"
+    source.write_text(LETTER_SOURCE, encoding="utf-8")
+    assert runner.invoke(args=["letters", "import", str(source), "--slug", "b", "--open"]).exit_code == 0
+    assert runner.invoke(args=["letters", "close", "b"]).exit_code == 0
+    assert runner.invoke(args=["letters", "open", "b"]).exit_code == 0
+    source.write_text(LETTER_SOURCE.replace("antwoorden", "reacties"), encoding="utf-8")
+    assert runner.invoke(args=["letters", "import", str(source), "--slug", "b"]).exit_code == 0
+    with app.app_context():
+        assert _audit("letter.create") == [("cli", "b", "{}")]
+        assert [actor for actor, _slug, _detail in _audit("letter.open")] == ["cli", "cli"]
+        assert _audit("letter.close") == [("cli", "b", "{}")]
+        assert _audit("letter.edit") == [("cli", "b", '{"new_version": false, "version": 1}')]
+        assert db.session.scalar(select(AuditEntry.user_id).where(AuditEntry.actor == "cli").limit(1)) is None
+
+
+def test_a_refused_command_leaves_no_audit_entry(app, runner):
+    with app.app_context():
+        make_letter("b", state="draft")
+        before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    result = runner.invoke(args=["letters", "close", "b"])
+    assert result.exit_code != 0 and "ontwerp" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def test_grant_finds_the_account_as_the_login_does_and_is_audited_once(app, runner):
+    with app.app_context():
+        make_letter("b")
+        make_user("vrijwilliger@example.org")
+    result = runner.invoke(args=["letters", "grant", "b", "  Vrijwilliger@Example.ORG "])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["letters", "grant", "b", "vrijwilliger@example.org"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LetterGrant)) == 1
+        assert _audit("letter.grant") == [("cli", "b", '{"grantee": "vrijwilliger@example.org"}')]
+    missing = runner.invoke(args=["letters", "grant", "b", "nobody@example.org"])
+    assert missing.exit_code != 0 and "no user" in missing.output
+
+
+def test_users_create_is_audited_as_the_cli(app, runner):
+    result = runner.invoke(args=["users", "create", "Nieuw@Example.org", "--admin", "--password-stdin"], input="twelve chars long\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _audit("user.create") == [("cli", None, '{"account": "nieuw@example.org", "admin": true}')]
 
 
 def _flask(args, cwd, env_extra):

@@ -8,11 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
-from ..auth import AccountError, admin_required_or_403, create_user
+from ..auth import AccountError, admin_required_or_403, create_user, grant_letter, granted_slugs, revoke_letter, set_account_active
 from ..extensions import db
 from ..letters import SLUG_PATTERN, get_letter
-from ..models import AuditEntry, Letter, LetterGrant, User
+from ..models import AuditEntry, Letter, User
 from .organise_forms import ActionForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/organise")
@@ -31,24 +30,20 @@ def users():
     status = 200
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.password.data, is_admin=form.is_admin.data)
+            user = create_user(form.email.data, form.password.data, is_admin=form.is_admin.data, by=current_user)
         except AccountError as error:
             form.email.errors.append(str(error))
             status = 422
         else:
-            audit.record("user.create", user=current_user, account=user.email, admin=user.is_admin)
             db.session.commit()
             flash(_("Account aangemaakt voor %(email)s.", email=user.email))
             return redirect(url_for("admin.users"), 303)
     elif request.method == "POST":
         status = 422
     accounts = db.session.scalars(select(User).order_by(User.email)).all()
-    grants = {}
-    for grant_user_id, slug in db.session.execute(
-        select(LetterGrant.user_id, Letter.slug).join(Letter, Letter.id == LetterGrant.letter_id).order_by(Letter.slug)
-    ):
-        grants.setdefault(grant_user_id, []).append(slug)
-    return render_template("organise/users.html", form=form, accounts=accounts, grants=grants, action_form=ActionForm()), status
+    return render_template(
+        "organise/users.html", form=form, accounts=accounts, grants=granted_slugs(), action_form=ActionForm()
+    ), status
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -58,12 +53,11 @@ def set_active(user_id: int):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if user.id == current_user.id:
-        flash(_("Je kan je eigen account niet uitschakelen."))
+    try:
+        set_account_active(user, request.form.get("value") == "1", by=current_user)
+    except AccountError as error:
+        flash(str(error))
         return redirect(url_for("admin.users"), 303)
-    user.active = request.form.get("value") == "1"
-    user.session_version += 1  # ends the sessions of a disabled account
-    audit.record("user.active", user=current_user, account=user.email, active=user.active)
     db.session.commit()
     flash(_("Account ingeschakeld.") if user.active else _("Account uitgeschakeld."))
     return redirect(url_for("admin.users"), 303)
@@ -81,16 +75,11 @@ def grant(slug: str):
     if user is None:
         flash(_("Kies een organisator."))
         return redirect(url_for("organise.letter", slug=slug), 303)
-    existing = db.session.get(LetterGrant, (user.id, letter.id))
     if request.form.get("revoke") == "1":
-        if existing is not None:
-            db.session.delete(existing)
-            audit.record("letter.revoke", user=current_user, letter=letter, account=user.email)
+        revoke_letter(letter, user, by=current_user)
         flash(_("%(email)s beheert deze brief niet meer.", email=user.email))
     else:
-        if existing is None:
-            db.session.add(LetterGrant(user_id=user.id, letter_id=letter.id))
-            audit.record("letter.grant", user=current_user, letter=letter, grantee=user.email)
+        grant_letter(letter, user, by=current_user)
         flash(_("%(email)s mag deze brief beheren.", email=user.email))
     db.session.commit()
     return redirect(url_for("organise.letter", slug=slug), 303)

@@ -11,7 +11,6 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
 from ..auth import AccountError, authenticate, change_password, normalise_login
 from ..extensions import db, limiter, login_manager
 from .organise_forms import ActionForm, LoginForm, PasswordForm
@@ -100,7 +99,6 @@ def login():
             session.clear()
             login_user(user)
             session.permanent = False
-            audit.record("user.login", user=user)
             db.session.commit()
             return redirect(target, 303)
         db.session.commit()  # a rehash or nothing: never leave a transaction open
@@ -131,7 +129,6 @@ def password():
         except AccountError:
             form.current.errors.append(_("Het huidige wachtwoord klopt niet."))
         else:
-            audit.record("user.password_changed", user=current_user)
             db.session.commit()
             # Other sessions end (session_version); this one carries on.
             session.clear()

@@ -10,13 +10,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, exports, letters, mail, moderation, overview, paper
-from ..auth import manageable_letters, organiser_letter_or_404
+from .. import exports, letters, mail, moderation, overview, paper
+from ..auth import grantees, manageable_letters, organiser_letter_or_404, ungranted_organisers
 from ..database import reads_only_from_here
 from ..extensions import db
 from ..letters import LetterError, LetterSource
 from ..markup import to_html
-from ..models import LetterGrant, User
 from ..signing import SigningError
 from ..states import LetterState
 from .organise_forms import ActionForm, DeadlineForm, LetterForm, PaperForm
@@ -65,13 +64,10 @@ def new_letter():
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():
         try:
-            letter = letters.create_letter(form.slug.data, _source_from_form(form))
+            letter = letters.create_letter(form.slug.data, _source_from_form(form), by=current_user)
         except LetterError as error:
             form.slug.errors.append(str(error))
         else:
-            if not current_user.is_admin:
-                db.session.add(LetterGrant(user_id=current_user.id, letter_id=letter.id))
-            audit.record("letter.create", user=current_user, letter=letter)
             db.session.commit()
             flash(_("De brief is aangemaakt als ontwerp. Open hem wanneer hij klaar is."))
             return redirect(url_for("organise.letter", slug=letter.slug), 303)
@@ -89,18 +85,20 @@ def edit_letter(slug: str):
         form = LetterForm()
     form.slug.data = letter.slug  # fixed once created
     preview = None
-    if letter.state == LetterState.PUBLISHED and request.method == "POST":
-        flash(_("Een gepubliceerde brief kan niet meer gewijzigd worden."))
-        return redirect(url_for("organise.letter", slug=slug), 303)
+    if request.method == "POST":
+        try:
+            letters.ensure_changeable(letter)
+        except LetterError as error:
+            flash(str(error))
+            return redirect(url_for("organise.letter", slug=slug), 303)
     if request.method == "POST" and request.form.get("action") == "preview":
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():
         try:
-            new_version = letters.update_letter(letter, _source_from_form(form), note=form.note.data or "")
+            new_version = letters.update_letter(letter, _source_from_form(form), note=form.note.data or "", by=current_user)
         except LetterError as error:
             form.form_errors.append(str(error))
         else:
-            audit.record("letter.edit", user=current_user, letter=letter, new_version=new_version, version=letter.version)
             db.session.commit()
             flash(
                 _("Opgeslagen als versie %(n)d: de publieke pagina toont dat de tekst gewijzigd is.", n=letter.version)
@@ -115,13 +113,8 @@ def edit_letter(slug: str):
 def letter(slug: str):
     letter = organiser_letter_or_404(slug)
     deadline_form = DeadlineForm(deadline=letter.deadline)
-    grants = []
-    organisers = []
-    if current_user.is_admin:
-        grants = list(db.session.scalars(
-            db.select(User).join(LetterGrant, LetterGrant.user_id == User.id).where(LetterGrant.letter_id == letter.id).order_by(User.email)
-        ))
-        organisers = [u for u in db.session.scalars(db.select(User).where(User.is_admin.is_(False)).order_by(User.email)) if u not in grants]
+    grants = grantees(letter) if current_user.is_admin else []
+    organisers = ungranted_organisers(letter) if current_user.is_admin else []
     return render_template(
         "organise/letter.html",
         letter=letter,
@@ -136,18 +129,17 @@ def letter(slug: str):
     )
 
 
-def _letter_action(slug: str, action, message: str, audit_action: str):
+def _letter_action(slug: str, action, message: str):
     letter = organiser_letter_or_404(slug)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        action(letter)
+        action(letter, by=current_user)
     except LetterError as error:
         db.session.rollback()
         flash(str(error))
     else:
-        audit.record(audit_action, user=current_user, letter=letter)
         db.session.commit()
         flash(message)
     return redirect(url_for("organise.letter", slug=slug), 303)
@@ -155,12 +147,12 @@ def _letter_action(slug: str, action, message: str, audit_action: str):
 
 @bp.post("/letters/<slug>/open")
 def open_letter(slug: str):
-    return _letter_action(slug, letters.open_letter, _("De brief is open: er kan getekend worden."), "letter.open")
+    return _letter_action(slug, letters.open_letter, _("De brief is open: er kan getekend worden."))
 
 
 @bp.post("/letters/<slug>/close")
 def close_letter(slug: str):
-    return _letter_action(slug, letters.close_letter, _("De brief is afgesloten: er kan niet meer getekend worden."), "letter.close")
+    return _letter_action(slug, letters.close_letter, _("De brief is afgesloten: er kan niet meer getekend worden."))
 
 
 @bp.post("/letters/<slug>/deadline")
@@ -170,12 +162,11 @@ def set_deadline(slug: str):
     if not form.validate_on_submit():
         flash(_("Kies een geldige datum."))
         return redirect(url_for("organise.letter", slug=slug), 303)
-    if letter.state == LetterState.PUBLISHED:
-        flash(_("Een gepubliceerde brief kan niet meer ondertekend worden."))
+    try:
+        letters.set_deadline(letter, form.deadline.data, by=current_user)
+    except LetterError as error:
+        flash(str(error))
         return redirect(url_for("organise.letter", slug=slug), 303)
-    old = letter.deadline
-    letters.set_deadline(letter, form.deadline.data)
-    audit.record("letter.deadline", user=current_user, letter=letter, old=old, new=form.deadline.data)
     db.session.commit()
     flash(_("De deadline is nu %(date)s.", date=form.deadline.data.isoformat()))
     return redirect(url_for("organise.letter", slug=slug), 303)
@@ -250,43 +241,34 @@ def _download(body, mimetype: str, filename: str) -> Response:
 @bp.get("/letters/<slug>/signatures.csv")
 def signatures_csv(slug: str):
     letter = organiser_letter_or_404(slug)
-    letter_id = letter.id
-    audit.record("export.csv", user=current_user, letter=letter)
+    chunks = exports.signatures_csv(letter, by=current_user)
     db.session.commit()
     reads_only_from_here()
-    chunks = stream_with_context(exports.csv_chunks(exports.signatures_for_export(letter_id)))
-    return _download(chunks, "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
+    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx_export(slug: str, rows, columns, action: str, filename: str, **options) -> Response:
-    """A workbook download, recorded in the audit log."""
-    letter = organiser_letter_or_404(slug)
-    body = exports.xlsx_bytes(rows(letter), columns, **options)
-    audit.record(action, user=current_user, letter=letter)
+def _xlsx_export(slug: str, export, filename: str) -> Response:
+    body = export(organiser_letter_or_404(slug), by=current_user)
     db.session.commit()
     return _download(body, XLSX, f"{slug}-{filename}.xlsx")
 
 
 @bp.get("/letters/<slug>/signatures.xlsx")
 def signatures_xlsx(slug: str):
-    return _xlsx_export(slug, exports.signatures_for_export, exports.COLUMNS, "export.xlsx", "handtekeningen")
+    return _xlsx_export(slug, exports.signatures_xlsx, "handtekeningen")
 
 
 @bp.get("/letters/<slug>/notify-by-post.csv")
 def postal_notify_csv(slug: str):
     letter = organiser_letter_or_404(slug)
-    body = exports.csv_bytes(exports.postal_notify_signatures(letter), exports.POSTAL_COLUMNS)
-    audit.record("export.postal_notify", user=current_user, letter=letter)
+    body = exports.postal_notify_csv(letter, by=current_user)
     db.session.commit()
     return _download(body, "text/csv; charset=utf-8", f"{slug}-verwittigen-per-post.csv")
 
 
 @bp.get("/letters/<slug>/notify-by-post.xlsx")
 def postal_notify_xlsx(slug: str):
-    return _xlsx_export(
-        slug, exports.postal_notify_signatures, exports.POSTAL_COLUMNS, "export.postal_notify",
-        "verwittigen-per-post", title="per post",
-    )
+    return _xlsx_export(slug, exports.postal_notify_xlsx, "verwittigen-per-post")
