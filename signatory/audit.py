@@ -4,7 +4,7 @@ named, since who acted is the point of the log.
 
 Operations write their own entry (the caller never does): they take `by`,
 the organiser account that acted or, without one, a name for what acted
-("cli", "system", "retention")."""
+("cli", "demo", "retention")."""
 from __future__ import annotations
 
 import json
@@ -39,3 +39,11 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_operation(action: str, by: Actor | None, **fields) -> AuditEntry | None:
+    """The entry of an operation that may run with no one acting: `by` None is
+    data set up outside the service (a test's fixtures), and is not logged."""
+    if by is None:
+        return None
+    return record(action, by=by, **fields)

@@ -2,7 +2,7 @@
 which letter. Admins manage every letter; an organiser only those granted.
 
 The operations write their own audit entry and never commit; `by` is the
-account that acted, or what acted without one ("cli", "system")."""
+account that acted, or what acted without one ("cli")."""
 from __future__ import annotations
 
 from functools import cache
@@ -44,7 +44,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(email: str, password: str, *, is_admin: bool = False, by: audit.Actor = "system") -> User:
+def create_user(email: str, password: str, *, is_admin: bool = False, by: audit.Actor | None = None) -> User:
     email = normalise_login(email)
     if "@" not in email or len(email) > 320:
         raise AccountError(_l("Dit is geen e-mailadres: %(email)s.", email=email))
@@ -53,7 +53,7 @@ def create_user(email: str, password: str, *, is_admin: bool = False, by: audit.
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", by=by, account=user.email, admin=is_admin)
+    audit.record_operation("user.create", by, account=user.email, admin=is_admin)
     return user
 
 

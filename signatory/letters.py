@@ -2,7 +2,8 @@
 
 Domain functions change data, write their audit entry and flush; the caller
 (request or command) commits once. `by` is the organiser account that acted,
-or what acted without one ("cli", "system").
+or what acted without one ("cli", "demo"); None only for data set up outside
+the service (test fixtures), which is not audited.
 """
 from __future__ import annotations
 
@@ -189,7 +190,7 @@ def public_letters() -> list[Letter]:
     )
 
 
-def create_letter(slug: str, source: LetterSource, *, by: audit.Actor = "system") -> Letter:
+def create_letter(slug: str, source: LetterSource, *, by: audit.Actor | None = None) -> Letter:
     """A new draft; an organiser who is not an admin may manage what they create."""
     validate_slug(slug)
     if get_letter(slug) is not None:
@@ -205,7 +206,7 @@ def create_letter(slug: str, source: LetterSource, *, by: audit.Actor = "system"
         from .auth import add_grant
 
         add_grant(letter, by)
-    audit.record("letter.create", by=by, letter=letter)
+    audit.record_operation("letter.create", by, letter=letter)
     return letter
 
 
@@ -219,7 +220,7 @@ def ensure_changeable(letter: Letter) -> None:
         raise LetterError(_l("Een gepubliceerde brief kan niet meer gewijzigd worden."))
 
 
-def update_letter(letter: Letter, source: LetterSource, note: str = "", *, by: audit.Actor = "system") -> bool:
+def update_letter(letter: Letter, source: LetterSource, note: str = "", *, by: audit.Actor | None = None) -> bool:
     """Change a letter. Once people have signed, a change of the text is kept
     as a new, visible version (DESIGN §3). Returns True when a version was made."""
     ensure_changeable(letter)
@@ -241,7 +242,7 @@ def update_letter(letter: Letter, source: LetterSource, note: str = "", *, by: a
         if current is not None:
             current.title, current.subtitle, current.body = letter.title, letter.subtitle, letter.body
     bump_revision(letter)
-    audit.record("letter.edit", by=by, letter=letter, new_version=new_version, version=letter.version)
+    audit.record_operation("letter.edit", by, letter=letter, new_version=new_version, version=letter.version)
     return new_version
 
 
@@ -253,33 +254,33 @@ def _apply_source(letter: Letter, source: LetterSource) -> None:
         setattr(letter, name, getattr(source, name))
 
 
-def open_letter(letter: Letter, *, by: audit.Actor = "system") -> None:
+def open_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
     if letter.state == LetterState.PUBLISHED:
         raise LetterError(_l("Een gepubliceerde brief kan niet opnieuw geopend worden."))
     letter.state = LetterState.OPEN
     letter.opened_at = letter.opened_at or utcnow()
     letter.closed_at = None
-    audit.record("letter.open", by=by, letter=letter)
+    audit.record_operation("letter.open", by, letter=letter)
 
 
-def close_letter(letter: Letter, *, by: audit.Actor = "system") -> None:
+def close_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
     if letter.state == LetterState.PUBLISHED:
         raise LetterError(_l("Een gepubliceerde brief is al afgesloten."))
     if letter.state == LetterState.DRAFT:
         raise LetterError(_l("Een ontwerp werd nog niet geopend."))
     letter.state = LetterState.CLOSED
     letter.closed_at = utcnow()
-    audit.record("letter.close", by=by, letter=letter)
+    audit.record_operation("letter.close", by, letter=letter)
 
 
-def set_deadline(letter: Letter, deadline: date | None, *, by: audit.Actor = "system") -> None:
+def set_deadline(letter: Letter, deadline: date | None, *, by: audit.Actor | None = None) -> None:
     """Change (typically extend) the deadline. Closed-by-the-clock is derived,
     so a letter whose new deadline lies ahead is open again by itself."""
     if letter.state == LetterState.PUBLISHED:
         raise LetterError(_l("Een gepubliceerde brief kan niet meer ondertekend worden."))
     old = letter.deadline
     letter.deadline = deadline
-    audit.record("letter.deadline", by=by, letter=letter, old=old, new=deadline)
+    audit.record_operation("letter.deadline", by, letter=letter, old=old, new=deadline)
 
 
 def bump_revision(letter_or_id: Letter | int) -> None:
