@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
 
     from . import database, headers, i18n, views
-    from .cli import register_commands
+    from .commands import register_commands
     from .errors import register_error_handlers
 
     database.init_app(app)

@@ -1,16 +1,10 @@
-"""The demo letter with sample signatures, and `flask quickstart`, which runs
-the service on its embedded defaults for a newcomer's first five minutes."""
+"""The demo letter with sample signatures, for `flask demo` and `flask
+quickstart` (the commands are in `commands/`)."""
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select
 
 from .extensions import db
@@ -143,62 +137,3 @@ def _recount(letter: Letter) -> None:
     letter.signature_count = db.session.scalar(counted)
     letter.organisation_count = db.session.scalar(counted.where(Signature.kind == Kind.ORGANISATION))
     letter.data_revision += 1
-
-
-@click.command("demo")
-@click.option("--signatures", "wanted", default=25, show_default=True, type=click.IntRange(0, 10_000_000),
-              help="How many sample signatures the demo letter should have.")
-@with_appcontext
-def demo_command(wanted: int):
-    """Create (or top up) the letter `demo` with sample signatures."""
-    letter = ensure_demo_letter()
-    added = top_up_signatures(letter, wanted)
-    db.session.commit()
-    click.echo(
-        f"demo letter: {current_app.config['BASE_URL']}/letters/{DEMO_SLUG} "
-        f"({letter.signature_count} signatures, {added} added)"
-    )
-
-
-@click.command("quickstart")
-@click.option("--port", default=5000, show_default=True)
-@with_appcontext
-def serve_command(port: int):
-    """Set up the database, the demo letter, and serve on 127.0.0.1, with
-    e-mail delivered to the outbox folder as soon as it is queued."""
-    from flask_migrate import upgrade
-
-    upgrade()
-    letter = ensure_demo_letter()
-    top_up_signatures(letter, 25)
-    db.session.commit()
-    app = current_app._get_current_object()
-    if "BASE_URL" not in os.environ:
-        app.config["BASE_URL"] = f"http://127.0.0.1:{port}"  # links that work on this port
-    mail_settings = app.config["MAIL"]
-    # The newcomer confirms from the log: show each message's links.
-    logging.getLogger("signatory.mail").setLevel(logging.DEBUG)
-    _start_delivery_thread(app)
-    where = mail_settings.path if mail_settings.scheme == "file" else f"{mail_settings.host}:{mail_settings.port}"
-    click.echo(
-        "\n  Signatory runs at http://127.0.0.1:%d/letters/%s\n"
-        "  E-mails are delivered to %s (each as a .eml file; links are logged below).\n"
-        "  Stop with Ctrl+C.\n" % (port, DEMO_SLUG, where)
-    )
-    from werkzeug.serving import run_simple
-
-    # Not app.run(): Flask ignores that inside a `flask` command.
-    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
-
-
-def _start_delivery_thread(app) -> threading.Thread:
-    from . import mail
-
-    def run():
-        with app.app_context():
-            mail.deliver_forever(interval=1.0, echo=lambda line: None)
-
-    thread = threading.Thread(target=run, name="outbox-delivery", daemon=True)
-    thread.start()
-    return thread
-

@@ -17,6 +17,7 @@ import re
 import smtplib
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -426,16 +427,48 @@ def _log_delivery(row: OutboxMessage, place: str) -> None:
         log.debug("mail #%s to %s (%s)%s", row.id, row.recipient, row.subject, links)
 
 
-def deliver_forever(interval: float = 2.0, echo=print, stop: threading.Event | None = None, before_round=None) -> None:
-    """`flask outbox send --loop`: deliver, sleep, repeat — until stopped.
-    `before_round` queues what is due (reminders) before each delivery."""
+RETENTION_INTERVAL_SECONDS = 3600
+
+
+@dataclass
+class RoundReport:
+    reminders: int
+    delivery: DeliveryReport
+
+    def summary(self) -> str:
+        return self.delivery.summary() + (f" ({self.reminders} reminders queued)" if self.reminders else "")
+
+
+class DeliveryRound:
+    """One round of the outbox worker: queue the reminders that are due, apply
+    the retention rules (at most once an hour), deliver what is due. Both
+    `flask outbox send` (once, or every few seconds with --loop) and
+    quickstart's delivery thread run it. Like `deliver_due` it commits: a
+    round is the worker's unit of work, not an operation inside a request."""
+
+    def __init__(self, retention_interval: float = RETENTION_INTERVAL_SECONDS):
+        self.retention_interval = retention_interval
+        self._last_retention = float("-inf")
+
+    def __call__(self, transport=None) -> RoundReport:
+        from .privacy import purge
+        from .publication import queue_due_reminders
+
+        reminders = queue_due_reminders()
+        if time.monotonic() - self._last_retention >= self.retention_interval:
+            purge()
+            self._last_retention = time.monotonic()
+        db.session.commit()
+        return RoundReport(reminders, deliver_due(transport=transport))
+
+
+def deliver_forever(interval: float = 2.0, echo=print, stop: threading.Event | None = None) -> None:
+    """`flask outbox send --loop`: a delivery round, sleep, repeat — until stopped."""
     stop = stop or threading.Event()
+    delivery_round = DeliveryRound()
     while not stop.is_set():
         try:
-            if before_round is not None:
-                before_round()
-            transport = transport_from_config()
-            report = deliver_due(transport=transport)
+            report = delivery_round().delivery
             if report.sent or report.failed or report.retried:
                 echo(report.summary())
         except Exception:  # keep the loop alive through a database hiccup

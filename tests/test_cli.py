@@ -167,6 +167,54 @@ def test_users_create_is_audited_as_the_cli(app, runner):
         assert _audit("user.create") == [("cli", None, '{"account": "nieuw@example.org", "admin": true}')]
 
 
+def test_a_delivery_round_queues_reminders_applies_retention_hourly_and_delivers(app, monkeypatch):
+    from datetime import timedelta
+
+    from signatory import mail, privacy
+    from signatory.models import utcnow
+
+    purges = []
+    real_purge = privacy.purge
+    monkeypatch.setattr(privacy, "purge", lambda **options: purges.append(options) or real_purge(**options))
+    with app.app_context():
+        letter = make_letter()
+        waiting = make_signature(letter, email="w@example.org", confirmed=False)
+        waiting.created_at = utcnow() - timedelta(days=4)
+        db.session.commit()
+        delivery_round = mail.DeliveryRound()
+        first = delivery_round()
+        assert first.reminders == 1 and first.delivery.sent == 2, "the confirmation and its reminder"
+        assert first.summary() == "outbox: 2 sent, 0 to retry, 0 failed (1 reminders queued)"
+        second = delivery_round()
+        assert (second.reminders, second.delivery.sent) == (0, 0)
+        assert len(purges) == 1, "the retention rules run once an hour, not every round"
+        mail.DeliveryRound(retention_interval=0)()
+        assert len(purges) == 2
+
+
+def test_outbox_send_loop_and_quickstart_run_the_same_delivery_round(app, monkeypatch):
+    import threading
+
+    from signatory import mail
+    from signatory.commands import quickstart
+
+    rounds = []
+    stop = threading.Event()
+
+    class OneRound(mail.DeliveryRound):
+        def __call__(self, transport=None):
+            rounds.append(threading.current_thread().name)
+            stop.set()
+            return mail.RoundReport(0, mail.DeliveryReport())
+
+    monkeypatch.setattr(mail, "DeliveryRound", OneRound)
+    with app.app_context():
+        mail.deliver_forever(interval=0, stop=stop)
+    stop.clear()
+    quickstart._start_delivery_thread(app, stop=stop).join(timeout=30)
+    assert rounds == ["MainThread", "outbox-delivery"]
+
+
 def _flask(args, cwd, env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env.update(env_extra)

@@ -10,7 +10,7 @@ letter's data from the database, and the compiled PDF kept per
   that no request waits more than a few seconds.
 * `freeze_published_document(letter)` compiles synchronously and keeps the
   published document (with its SHA-256) for the publish step.
-* `flask pdf SLUG -o FILE` compiles in any state of the letter.
+* `current_pdf(letter)`, for `flask pdf SLUG -o FILE`, in any state of the letter.
 
 Domain functions flush and never commit; only the background worker commits
 its own session. Rows are read in the order of the stored collation key and
@@ -19,16 +19,12 @@ postal address is ever selected.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import click
 from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -406,27 +402,14 @@ def _compile_in_background(app, document_id: int) -> None:
             _running.pop(document_id, None)
 
 
-# --- the command ----------------------------------------------------------------------------
+# --- for the command -----------------------------------------------------------------------
 
-@click.command("pdf")
-@click.argument("slug")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the PDF.")
-@with_appcontext
-def pdf_command(slug: str, output: Path) -> None:
-    """Compile the verrijkte opinie of a letter, in any state (a draft until
-    it is published)."""
-    letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
-    if letter is None:
-        raise click.ClickException(f"no letter with the slug {slug!r}")
+def current_pdf(letter: Letter) -> tuple[bytes, int]:
+    """The PDF of the letter's data as it stands and its page count: the kept
+    document of this revision when it is ready, else compiled now (not kept)."""
     published = letter.state == LetterState.PUBLISHED
     kept = _find(db.session, letter.id, letter.data_revision, published)
     if kept is not None and kept.status == READY and kept.pdf:
-        pdf, pages = kept.pdf, kept.page_count
-    else:
-        compiled = compile_letter(letter)
-        pdf, pages = compiled.pdf, compiled.page_count
-    db.session.rollback()
-    output.write_bytes(pdf)
-    state = "published" if published else "draft"
-    click.echo(f"{output}: {pages} pages, {state}, sha256 {hashlib.sha256(pdf).hexdigest()}")
+        return kept.pdf, kept.page_count
+    compiled = compile_letter(letter)
+    return compiled.pdf, compiled.page_count

@@ -1,4 +1,4 @@
-"""`flask translations …`: extract, update and compile the catalogues.
+"""`flask translations update | compile`: extract, update and compile the catalogues.
 
 Dutch is the source language (msgids are Dutch); English is translated in
 `translations/en/LC_MESSAGES/messages.po`. Compiled catalogues (.mo) are
@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent
 TRANSLATIONS = PACKAGE_DIR / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
