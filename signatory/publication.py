@@ -16,7 +16,7 @@ from sqlalchemy import String, and_, cast, func, literal, select
 from . import audit, mail
 from .database import insert_ignoring_conflicts
 from .extensions import db
-from .models import Answer, Letter, OutboxMessage, Signature, User, utcnow
+from .models import Answer, Document, Letter, OutboxMessage, Signature, User, utcnow
 from .states import LetterState, SignatureStatus
 
 NOTICE_KIND = "publication"
@@ -54,6 +54,16 @@ def publish(letter: Letter, publication_date: date, manner: str, user: User | No
         "letter.publish", user=user, letter=letter,
         publication_date=publication_date.isoformat(), sha256=document.sha256,
     )
+
+
+def frozen_document(letter: Letter) -> Document | None:
+    """The published letter's kept document with its SHA-256; None before
+    publication, and while a large one is still being compiled."""
+    if letter.state != LetterState.PUBLISHED:
+        return None
+    from .pdf.store import latest_ready
+
+    return latest_ready(letter)
 
 
 @dataclass

@@ -96,11 +96,11 @@ def _published_extras(letter: Letter) -> dict:
     """The enriched opinion on the public page: the frozen document with its
     SHA-256, the first paragraphs, and the answers that came back."""
     from .. import publication
-    from .publication import PARAGRAPHS_PER_PAGE, published_document_info
+    from .publication import PARAGRAPHS_PER_PAGE
 
     paragraphs = publication.published_paragraphs(letter, limit=PARAGRAPHS_PER_PAGE + 1)
     return {
-        "document": published_document_info(letter),
+        "document": publication.frozen_document(letter),
         "paragraphs": paragraphs[:PARAGRAPHS_PER_PAGE],
         "more_paragraphs": len(paragraphs) > PARAGRAPHS_PER_PAGE,
         "answers": publication.answers_of(letter),

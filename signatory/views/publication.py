@@ -17,9 +17,8 @@ from .. import publication
 from ..auth import organiser_letter_or_404
 from ..extensions import db
 from ..letters import public_letter_or_404
-from ..models import Answer, Document
+from ..models import Answer
 from ..moderation import unverified_organisation_count
-from ..pdf import store
 from ..states import LetterState
 from .caching import cacheable
 from .responses import pdf_response
@@ -58,9 +57,6 @@ class AnswerForm(FlaskForm):
 # --- organiser -------------------------------------------------------------------------
 
 def _render_publication(letter, publish_form=None, answer_form=None, status=200):
-    document = None
-    if letter.state == LetterState.PUBLISHED:
-        document = store.latest_ready(letter)
     return render_template(
         "organise/publication.html",
         letter=letter,
@@ -69,7 +65,7 @@ def _render_publication(letter, publish_form=None, answer_form=None, status=200)
         answer_form=answer_form or AnswerForm(),
         notices=publication.notice_counts(letter),
         answers=publication.answers_of(letter),
-        document=document,
+        document=publication.frozen_document(letter),
         unverified=unverified_organisation_count(letter),
     ), status
 
@@ -176,19 +172,12 @@ def _slug_of(letter_id: int) -> str:
 
 # --- public ---------------------------------------------------------------------------------
 
-def published_document_info(letter) -> Document | None:
-    """For the public page: the frozen document and its SHA-256."""
-    if letter.state != LetterState.PUBLISHED:
-        return None
-    return store.latest_ready(letter)
-
-
 @bp.get("/letters/<slug>/document.pdf")
 def public_document(slug: str):
     letter = public_letter_or_404(slug)
     if letter.state != LetterState.PUBLISHED:
         abort(404)
-    document = published_document_info(letter)
+    document = publication.frozen_document(letter)
     if document is None or document.pdf is None:
         # Published a moment ago and still being compiled (a large letter).
         response = make_response(render_template("public/document_pending.html", letter=letter), 503)
