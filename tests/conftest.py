@@ -296,11 +296,11 @@ def make_account(email: str, *, grant: LetterRef | None = None, admin: bool = Fa
 
 
 def _account(user, grant: LetterRef | None = None) -> Account:
+    from signatory.auth import add_grant
     from signatory.extensions import db
-    from signatory.models import LetterGrant
 
     if grant is not None:
-        db.session.add(LetterGrant(user_id=user.id, letter_id=grant.id))
+        add_grant(grant.row(), user)
         db.session.commit()
     return Account(user.id, user.email)
 
