@@ -39,7 +39,9 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         # A ping guards against a PostgreSQL connection the server dropped;
         # a SQLite file needs none, and the signing path checks out twice.
         SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+            "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
+            # An error names the statement, never the values (signers' data)
+            "hide_parameters": True,
         },
         BABEL_DEFAULT_LOCALE="nl",
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),

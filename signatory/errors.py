@@ -48,7 +48,12 @@ def render_unexpected_error(error: Exception):
     if isinstance(error, DataError):
         # A value the database refuses (a NUL byte, a number out of range)
         # that slipped past a form: the request is at fault, not the server.
-        log.warning("database refused a value on %s %s: %s", request.method, request.path, error.orig)
+        # The driver's message may quote the value (a signer's data): the
+        # kind of error and its SQLSTATE are enough to find the cause.
+        log.warning(
+            "database refused a value on %s %s: %s %s", request.method, request.path,
+            type(error.orig).__name__, getattr(error.orig, "sqlstate", "") or "",
+        )
         return render_http_error(BadRequest())
     log.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()

@@ -24,7 +24,8 @@ def add_security_headers(response):
     embeddable = request.endpoint == "public.embed"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = EMBED_POLICY if embeddable else CONTENT_SECURITY_POLICY
+    # A response with a policy of its own (a sandboxed download) keeps it.
+    response.headers.setdefault("Content-Security-Policy", EMBED_POLICY if embeddable else CONTENT_SECURITY_POLICY)
     if not embeddable:
         response.headers["X-Frame-Options"] = "DENY"
     return response

@@ -206,11 +206,20 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
 
 # --- transports ------------------------------------------------------------------
 
-class PermanentFailure(Exception):
+class DeliveryFailure(Exception):
+    """`str()` is the detail kept on the outbox row (it may quote the
+    address); `reason` is what the log may say: no personal data."""
+
+    def __init__(self, detail: str, reason: str = ""):
+        super().__init__(detail)
+        self.reason = reason or detail
+
+
+class PermanentFailure(DeliveryFailure):
     """The message will never be delivered as it is."""
 
 
-class TemporaryFailure(Exception):
+class TemporaryFailure(DeliveryFailure):
     """Try again later."""
 
 
@@ -265,18 +274,18 @@ class SMTPTransport:
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             if codes and all(code >= 500 for code in codes):
-                raise PermanentFailure(f"recipient refused: {error.recipients}") from None
-            raise TemporaryFailure(f"recipient deferred: {error.recipients}") from None
+                raise PermanentFailure(f"recipient refused: {error.recipients}", f"recipient refused {codes}") from None
+            raise TemporaryFailure(f"recipient deferred: {error.recipients}", f"recipient deferred {codes}") from None
         except smtplib.SMTPResponseException as error:
             self.close()
             if 500 <= error.smtp_code < 600:
-                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from None
-            raise TemporaryFailure(f"{error.smtp_code} {error.smtp_error!r}") from None
+                raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}", f"SMTP {error.smtp_code}") from None
+            raise TemporaryFailure(f"{error.smtp_code} {error.smtp_error!r}", f"SMTP {error.smtp_code}") from None
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise TemporaryFailure(f"{type(error).__name__}: {error}") from None
         if refused:
-            raise PermanentFailure(f"recipient refused: {refused}")
+            raise PermanentFailure(f"recipient refused: {refused}", "recipient refused")
         return f"smtp://{self.settings.host}:{self.settings.port}"
 
     def close(self) -> None:
@@ -397,7 +406,7 @@ def _deliver_claimed(row_id, token, transport, sender, report, on_sent) -> None:
             row.last_error = str(error)[:2000]
             row.due_at = utcnow() + backoff(row.attempts)
             report.retried += 1
-            log.info("mail #%s deferred (attempt %s): %s", row.id, row.attempts, error)
+            log.info("mail #%s deferred (attempt %s): %s", row.id, row.attempts, error.reason)
         else:
             row.status = OutboxStatus.SENT
             row.sent_at = utcnow()
@@ -415,7 +424,9 @@ def _fail(row: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
     row.status = OutboxStatus.FAILED
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     report.failed += 1
-    log.warning("mail #%s to %r failed for good: %s", row.id, row.recipient, row.last_error)
+    # The id leads an operator to the row; the log never names the recipient.
+    reason = error.reason if isinstance(error, DeliveryFailure) else type(error).__name__
+    log.warning("mail #%s failed for good: %s", row.id, reason)
 
 
 def _log_delivery(row: OutboxMessage, place: str) -> None:

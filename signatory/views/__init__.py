@@ -21,6 +21,11 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # A limiter whose storage (Redis) is down must never fail a request:
+    # Flask-Limiter then counts per process in memory and logs a warning,
+    # and an error it cannot fall back from is logged, not raised.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # The organiser's workspace (issue 4). Its login guard is registered
     # before CSRF protection, so an anonymous POST is sent to the login page
     # rather than refused for its missing form token.

@@ -1,0 +1,131 @@
+"""What the security review of issue 10 found, one test per door it closed:
+a shared part down, leaks into logs, files that could act as our origin,
+deployments that work but not as the operator thinks."""
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import date
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from conftest import build_app, csrf_token, deliver, make_letter, make_user, sign_form
+from signatory.extensions import db, limiter
+
+
+def free_port() -> int:
+    """A loopback port where nothing listens (bound, read, released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def fresh_limiter():
+    """The limiter is one object for every app of the test session: what a
+    dead storage taught it must not leak into the next test."""
+    yield limiter
+    limiter._storage_dead = False
+
+
+# --- 1. a shared part down ---------------------------------------------------------
+
+def test_signing_login_resend_and_line_estimate_survive_a_dead_limiter_storage(
+    monkeypatch, tmp_path, sqlite_template, fresh_limiter, caplog
+):
+    import shutil
+
+    database = tmp_path / "db.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    dead = f"redis://127.0.0.1:{free_port()}"
+    app = build_app(
+        monkeypatch, tmp_path, f"sqlite:///{database}",
+        SIGN_RATE_LIMIT="60 per minute", RATELIMIT_STORAGE_URI=dead,
+    )
+    with app.app_context():
+        make_letter()
+        make_user()
+    client = app.test_client()
+    caplog.set_level(logging.WARNING)
+    token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+    signed = client.post("/letters/brief/sign", data={**sign_form(), "csrf_token": token})
+    assert signed.status_code == 303, "signing must not fail with the limiter's storage"
+    assert "falling back to in-memory" in caplog.text
+    token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
+    resend = client.post("/letters/brief/resend", data={"email": "ayse@example.org", "csrf_token": token})
+    assert resend.status_code == 200
+    lines = client.post("/api/paragraph-lines", json={"text": "Een korte paragraaf."})
+    assert lines.status_code == 200 and lines.get_json()["fits"] is True
+    token = csrf_token(client.get("/organise/login").get_data(as_text=True))
+    wrong = client.post(
+        "/organise/login", data={"email": "organiser@example.org", "password": "wrong", "csrf_token": token}
+    )
+    assert wrong.status_code == 401
+    # Per process from now on, but still a limit: the 61st signing is refused.
+    for number in range(60):
+        client.post("/letters/brief/sign", data={**sign_form(email=f"p{number}@example.org"), "csrf_token": token})
+    assert client.post("/letters/brief/sign", data={**sign_form(email="late@example.org")}).status_code == 429
+    with app.app_context():
+        db.engine.dispose()
+
+
+# --- 8. no signer data in logs -----------------------------------------------------
+
+def test_a_database_error_names_the_statement_not_the_signers_data(app):
+    from signatory.models import Signature
+
+    with app.app_context():
+        values = {
+            "letter_id": 987654, "letter_version": 1, "first_name": "Geheim", "last_name": "Persoon",
+            "kind": "person", "organisation": "", "organisation_key": "", "function": "", "address": "",
+            "place": "", "paragraph": "", "paragraph_status": "none", "consent_name": True,
+            "consent_paragraph": False, "consent_notify": False, "language": "nl", "source": "online",
+            "status": "unconfirmed", "sort_key": b"x", "email": "geheim@example.org",
+            "email_key": "geheim@example.org",
+        }
+        with pytest.raises(IntegrityError) as caught:
+            db.session.connection().execute(Signature.__table__.insert(), values)
+        db.session.rollback()
+    text = str(caught.value)
+    assert "INSERT INTO signatures" in text or "INSERT INTO signature" in text
+    assert "geheim@example.org" not in text and "Geheim" not in text
+
+
+def test_a_failed_message_is_logged_by_its_id_not_its_recipient(sqlite_app, caplog):
+    from signatory import mail
+
+    with sqlite_app.app_context():
+        message = mail.queue_email(
+            "links", recipient="private.person@example.org\r\nBcc: x@example.org", template="links",
+            language="nl", letter=None, signature=None, confirm_url=None, manage_url="http://x/manage/t",
+        )
+        db.session.commit()
+        message_id = message.id
+    caplog.set_level(logging.INFO, logger="signatory.mail")
+    report = deliver(sqlite_app)
+    assert report.failed == 1
+    assert f"mail #{message_id} failed" in caplog.text
+    assert "private.person" not in caplog.text
+
+
+# --- 11. answer attachments ---------------------------------------------------------
+
+def test_an_answer_attachment_is_downloaded_in_a_sandbox(sqlite_app):
+    from signatory import publication
+
+    with sqlite_app.app_context():
+        letter = make_letter(state="published")
+        answer = publication.record_answer(letter, publication.AnswerInput(
+            author_name="Jan Politicus", received_on=date(2030, 7, 1),
+            attachment=b"%PDF-1.4 /JS (app.alert(document.cookie))", attachment_name="antwoord.pdf",
+        ))
+        db.session.commit()
+        answer_id = answer.id
+    response = sqlite_app.test_client().get(f"/letters/brief/answers/{answer_id}.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.split(";")[0].strip() == "sandbox" and "script-src" not in policy
+    # Our own document stays inline, under the site's policy.
+    assert "sandbox" not in sqlite_app.test_client().get("/letters/brief").headers["Content-Security-Policy"]
