@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from conftest import build_app, csrf_token, deliver, make_letter, make_user, sign_form
+from conftest import build_app, csrf_token, deliver, make_letter, make_signature, make_user, sign_form
 from signatory.extensions import db, limiter
 
 
@@ -129,3 +129,39 @@ def test_an_answer_attachment_is_downloaded_in_a_sandbox(sqlite_app):
     assert policy.split(";")[0].strip() == "sandbox" and "script-src" not in policy
     # Our own document stays inline, under the site's policy.
     assert "sandbox" not in sqlite_app.test_client().get("/letters/brief").headers["Content-Security-Policy"]
+
+
+# --- 7. no typed free text in mail to an unconfirmed address -----------------------
+
+PHISHING = "Uw account is geblokkeerd, herstel via https://evil.example/herstel"
+
+
+def test_mail_to_an_unconfirmed_address_carries_nothing_typed_on_the_form(app):
+    from conftest import outbox_messages, plain_text
+    from signatory import publication, signing
+
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(
+            letter, confirmed=False, first_name=PHISHING, last_name="https://evil.example", place="evil.example",
+        )
+        signature_id = signature.id
+        signing.queue_links_reminder(signature)
+        db.session.commit()
+    deliver(app)
+    with app.app_context():
+        # The reminder to confirm, due days later: made due now.
+        from signatory.models import Signature, utcnow
+        from datetime import timedelta
+
+        db.session.get(Signature, signature_id).created_at = utcnow() - timedelta(days=8)
+        db.session.commit()
+        assert publication.queue_due_reminders() == 1
+        db.session.commit()
+    deliver(app)
+    messages = outbox_messages(app)
+    assert len(messages) >= 2
+    for message in messages:
+        whole = plain_text(message) + message.get_body(preferencelist=("html",)).get_content() + message["Subject"]
+        assert "evil" not in whole and "geblokkeerd" not in whole, message["Subject"]
+        assert "Goeiedag," in plain_text(message)
