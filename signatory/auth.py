@@ -5,6 +5,7 @@ The operations write their own audit entry and never commit; `by` is the
 account that acted, or what acted without one ("cli")."""
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -34,8 +35,14 @@ class AccountError(ValueError):
     pass
 
 
+# Invisible characters an address never holds: the login form drops the C0
+# ones, so the lookup and the per-account throttle drop them all alike.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
 def normalise_login(email: str) -> str:
-    return " ".join((email or "").split()).casefold()
+    """The key an account is found by, and throttled by."""
+    return " ".join(_INVISIBLE.sub("", email or "").split()).casefold()
 
 
 def hash_password(password: str) -> str:
@@ -86,13 +93,19 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Every session of this user ends, on the server: a cookie copied
+    before (logout, a new password) opens nothing afterwards."""
+    user.session_version += 1
+
+
 def change_password(user: User, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
         raise AccountError(_l("Het huidige wachtwoord klopt niet.")) from None
     user.password_hash = hash_password(new)
-    user.session_version += 1  # every other session ends
+    end_sessions(user)
     audit.record("user.password_changed", by=user)
 
 

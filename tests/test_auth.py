@@ -154,3 +154,50 @@ def test_admin_manages_accounts_and_grants_in_the_browser(app, client, letter, a
     with app.app_context():
         actions = set(db.session.scalars(db.select(AuditEntry.action)))
     assert {"user.create", "letter.grant", "user.active", "user.login"} <= actions
+
+
+def _logged_in_client(app):
+    with app.app_context():
+        make_user()
+    client = app.test_client()
+    assert login(client).status_code == 303
+    return client
+
+
+def test_a_cookie_copied_before_logout_opens_nothing(app):
+    client = _logged_in_client(app)
+    copied = client.get_cookie("session").value
+    token = csrf_token(client.get("/organise/").get_data(as_text=True))
+    assert client.post("/organise/logout", data={"csrf_token": token}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/organise/").status_code == 302, "logout ends the session on the server"
+
+
+@pytest.mark.parametrize("logged_in_hours_ago, seen_hours_ago, open_", [
+    (1, 0, True), (9, 8.5, False), (24 * 13, 1, True), (24 * 15, 0, False),
+])
+def test_organiser_sessions_expire_when_idle_and_when_old(app, logged_in_hours_ago, seen_hours_ago, open_):
+    import time
+
+    client = _logged_in_client(app)
+    with client.session_transaction() as session:
+        session["logged_in_at"] = time.time() - logged_in_hours_ago * 3600
+        session["seen_at"] = time.time() - seen_hours_ago * 3600
+    assert (client.get("/organise/").status_code == 200) is open_
+    if not open_:
+        assert client.get("/organise/").status_code == 302, "and it stays closed"
+
+
+def test_the_account_throttle_counts_what_the_lookup_finds(app, client):
+    with app.app_context():
+        make_user()
+    html = client.get("/organise/login").get_data(as_text=True)
+    disguises = ["organiser@example.org", "\x01organiser@example.org", "organiser\x7f@example.org",
+                 "ORGANISER@example.org\x1f", "organiser@\x0bexample.org", "organiser@example.org\x08"]
+    codes = [
+        client.post("/organise/login", data={"email": email, "password": "not the password", "csrf_token": csrf_token(html)},
+                    environ_base={"REMOTE_ADDR": f"10.0.0.{number}"}).status_code
+        for number, email in enumerate(disguises)
+    ]
+    assert codes == [401] * 5 + [429]

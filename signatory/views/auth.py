@@ -5,13 +5,15 @@ below holds for every blueprint that adds pages there (documents included).
 """
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ..auth import AccountError, authenticate, change_password, normalise_login
+from ..auth import AccountError, authenticate, change_password, end_sessions, normalise_login
 from ..extensions import db, limiter, login_manager
 from .organise_forms import ActionForm, LoginForm, PasswordForm
 
@@ -20,6 +22,7 @@ bp = Blueprint("auth", __name__, url_prefix="/organise")
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
 LOGIN_RATE_PER_IP = "20 per minute;200 per hour"
 LOGIN_RATE_PER_ACCOUNT = "5 per minute;30 per hour"
+SEEN_RESOLUTION_SECONDS = 60
 
 
 def init_login(app) -> None:
@@ -27,6 +30,35 @@ def init_login(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page says enough
     login_manager.session_protection = "basic"
+    app.config.setdefault("ORGANISER_IDLE_TIMEOUT", timedelta(hours=8))
+    app.config.setdefault("ORGANISER_SESSION_LIFETIME", timedelta(days=14))
+
+
+def session_expired(now: float) -> bool:
+    """Idle too long, or logged in too long ago (DESIGN §3: organiser
+    sessions end by themselves). Both times travel in the signed cookie."""
+    app = current_app
+    logged_in_at, seen_at = session.get("logged_in_at"), session.get("seen_at")
+    if not isinstance(logged_in_at, (int, float)) or not isinstance(seen_at, (int, float)):
+        return True
+    return (
+        now - seen_at > app.config["ORGANISER_IDLE_TIMEOUT"].total_seconds()
+        or now - logged_in_at > app.config["ORGANISER_SESSION_LIFETIME"].total_seconds()
+    )
+
+
+@bp.before_app_request
+def expire_idle_or_old_sessions():
+    if "_user_id" not in session:
+        return None
+    now = time.time()
+    if session_expired(now):
+        logout_user()
+        session.clear()
+        return None
+    if now - session["seen_at"] > SEEN_RESOLUTION_SECONDS:
+        session["seen_at"] = now  # a new cookie at most once a minute
+    return None
 
 
 def is_organise_path(path: str) -> bool:
@@ -99,6 +131,7 @@ def login():
             session.clear()
             login_user(user)
             session.permanent = False
+            session["logged_in_at"] = session["seen_at"] = time.time()
             db.session.commit()
             return redirect(target, 303)
         db.session.commit()  # a rehash or nothing: never leave a transaction open
@@ -115,6 +148,9 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            end_sessions(current_user)
+            db.session.commit()
         logout_user()
         session.clear()
     return redirect(url_for("auth.login"), 303)
@@ -133,6 +169,7 @@ def password():
             # Other sessions end (session_version); this one carries on.
             session.clear()
             login_user(current_user._get_current_object())
+            session["logged_in_at"] = session["seen_at"] = time.time()
             flash(_("Je wachtwoord is gewijzigd. Je andere sessies zijn afgemeld."))
             return redirect(url_for("organise.index"), 303)
     status = 422 if form.errors else 200
