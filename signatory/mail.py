@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from .config import MailSettings
 from .extensions import db
 from .models import Letter, OutboxMessage, Signature, utcnow
-from .states import OutboxStatus
+from .states import LIVE_STATUSES, OutboxStatus, SignatureStatus
 
 log = logging.getLogger("signatory.mail")
 
@@ -91,7 +91,8 @@ def queue_email(
 
 
 def queue_deferred(
-    kind: str, *, recipient: str, template: str, language: str, letter_id: int, signature_id: int, **context: str
+    kind: str, *, recipient: str, template: str, language: str, letter_id: int, signature_id: int | None,
+    **context: str,
 ) -> None:
     """Queue a message to be rendered when it is delivered: one plain INSERT,
     for the signing request, which must stay cheap (DESIGN §8). The context
@@ -112,6 +113,69 @@ def queue_deferred(
 
 _INSERT_OUTBOX = OutboxMessage.__table__.insert()
 
+LINKS_KIND = "links"
+LINKS_INTERVAL = timedelta(hours=1)  # at most one links e-mail per signature
+
+
+def queue_links_request(
+    letter_id: int, *, recipient: str, email_key: str, language: str, organisation_key: str | None = None
+) -> None:
+    """Someone asked for the links of this address on this letter (by
+    signing again, or on the resend form). Queued as one deferred row whether
+    or not the address signed: which signatures it is about, and whether any
+    gets mail, is decided at delivery (resolve_links_request), so that no
+    response time tells an address that signed from one that did not."""
+    context = {"email_key": email_key}
+    if organisation_key is not None:
+        context["organisation_key"] = organisation_key
+    queue_deferred(
+        LINKS_KIND, recipient=recipient, template="links", language=language,
+        letter_id=letter_id, signature_id=None, **context,
+    )
+
+
+def resolve_links_request(row: OutboxMessage) -> bool:
+    """Turn a links request into mail: the row becomes the message for the
+    first live signature of the address that had no links e-mail in the last
+    hour, each further such signature gets a message of its own. False when
+    there is nobody to write to (the row is then dropped)."""
+    import json
+
+    context = json.loads(row.context or "{}")
+    query = select(Signature).where(
+        Signature.letter_id == row.letter_id,
+        Signature.email_key == context.get("email_key", ""),
+        Signature.status.in_(LIVE_STATUSES),
+    )
+    if "organisation_key" in context:
+        query = query.where(Signature.organisation_key == context["organisation_key"])
+    since = utcnow() - LINKS_INTERVAL
+    due = [s for s in db.session.scalars(query.order_by(Signature.id)) if not _links_mailed_since(s.id, since)]
+    if not due:
+        return False
+    first, *others = due
+    row.signature_id, row.recipient, row.language = first.id, first.email, first.language
+    row.headers = _json({"Content-Language": first.language})
+    row.context = "{}"
+    for signature in others:
+        queue_deferred(
+            LINKS_KIND, recipient=signature.email, template="links", language=signature.language,
+            letter_id=signature.letter_id, signature_id=signature.id,
+        )
+    db.session.flush()
+    return True
+
+
+def _links_mailed_since(signature_id: int, since: datetime) -> bool:
+    return db.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.signature_id == signature_id,
+            OutboxMessage.kind == LINKS_KIND,
+            OutboxMessage.status != OutboxStatus.FAILED,
+            OutboxMessage.created_at >= since,
+        ).limit(1)
+    ) is not None
+
 
 def render_deferred(row: OutboxMessage) -> None:
     """Fill in subject and bodies of a message queued with queue_deferred."""
@@ -125,6 +189,8 @@ def render_deferred(row: OutboxMessage) -> None:
         raise ValueError("the letter or signature of this message no longer exists")
     # The links are signed here, not in the request: one cost less on the hot path.
     links = {"confirm_url": confirm_url(signature.id), "manage_url": manage_url(signature.id)}
+    if row.kind == LINKS_KIND and signature.status == SignatureStatus.CONFIRMED:
+        links["confirm_url"] = None  # nothing left to confirm
     row.subject, row.body_text, row.body_html = render_email(
         row.template, row.language, letter=letter, signature=signature,
         **{**links, **json.loads(row.context or "{}")},
@@ -312,6 +378,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    dropped: int = 0  # links requests with nobody to write to
     places: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -389,6 +456,13 @@ def _deliver_claimed(row_id, token, transport, sender, report, on_sent) -> None:
     if row is None or row.claim_token != token:
         db.session.rollback()
         report.skipped += 1
+        return
+    if row.kind == LINKS_KIND and row.signature_id is None and not resolve_links_request(row):
+        # Nobody to write to (an address that did not sign, or links mailed
+        # within the hour): the request goes, with the address in it.
+        db.session.delete(row)
+        db.session.commit()
+        report.dropped += 1
         return
     try:
         if row.template and not row.body_text:

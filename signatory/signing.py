@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from . import mail, tokens
 from .collation import name_sort_key
@@ -24,7 +24,6 @@ from .database import insert_ignoring_conflicts
 from .letters import SigningTarget, adjust_counts, bump_revision
 from .models import Letter, Signature, utcnow
 from .states import (
-    BLOCKING_STATUSES,
     LIVE_STATUSES,
     Kind,
     LetterState,
@@ -220,7 +219,14 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
     # On the session's connection, in its transaction, without the ORM layer.
     signature_id = db.session.connection().execute(_insert_signature_statement(), values).scalar()
     if signature_id is None:
-        return _answer_duplicate(letter, details, email_key)
+        # Signed before with this address (and organisation): the owner gets
+        # their links by mail. Queued as one deferred row, like the
+        # confirmation, so that both answers cost the same (DESIGN §3).
+        mail.queue_links_request(
+            letter.id, recipient=email, email_key=email_key, language=details.language,
+            organisation_key=organisation_key(details.kind, details.organisation),
+        )
+        return SignOutcome(None, duplicate=True)
     mail.queue_deferred(
         "confirm", recipient=email, template="confirm", language=details.language,
         letter_id=letter.id, signature_id=signature_id,
@@ -284,22 +290,6 @@ def sort_key_for(letter: Letter, details) -> bytes:
         organisation=details.organisation,
         locale=letter.locale,
     )
-
-
-def _answer_duplicate(letter: Letter, details: SignatureDetails, email_key: str) -> SignOutcome:
-    """Someone signed before with this address (and organisation). Tell the
-    owner of the address, by e-mail only: the page says the same as always."""
-    existing = db.session.scalar(
-        select(Signature).where(
-            Signature.letter_id == letter.id,
-            Signature.email_key == email_key,
-            Signature.organisation_key == organisation_key(details.kind, details.organisation),
-            Signature.status.in_(BLOCKING_STATUSES),
-        )
-    )
-    if existing is not None and existing.status in LIVE_STATUSES:
-        queue_links_reminder(existing)
-    return SignOutcome(existing.id if existing is not None else None, duplicate=True)
 
 
 def queue_links_reminder(signature: Signature) -> None:
@@ -412,20 +402,14 @@ def withdraw(signature: Signature) -> None:
         change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.WITHDRAWN, withdrawn_at=now)
 
 
-def resend_links(letter: Letter, address: str) -> int:
-    """"Send me my link again": e-mail the links of every live signature of
-    this address on this letter. The page answers the same whatever happens."""
+def resend_links(letter: Letter, address: str) -> None:
+    """"Send me my link again": the links of every live signature of this
+    address on this letter, by mail. Which signatures those are is decided
+    when the mail is delivered: the request does the same work whether the
+    address signed or not, and the page answers the same."""
     try:
-        _typed, email_key = normalise_email(address)
+        typed, email_key = normalise_email(address)
     except SigningError:
-        return 0
-    signatures = db.session.scalars(
-        select(Signature).where(
-            Signature.letter_id == letter.id,
-            Signature.email_key == email_key,
-            Signature.status.in_(LIVE_STATUSES),
-        )
-    ).all()
-    for signature in signatures:
-        queue_links_reminder(signature)
-    return len(signatures)
+        return
+    # The mail goes out in the language of each signature it is about.
+    mail.queue_links_request(letter.id, recipient=typed, email_key=email_key, language="nl")

@@ -4,6 +4,7 @@ deployments that work but not as the operator thinks."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from datetime import date
 
@@ -165,3 +166,64 @@ def test_mail_to_an_unconfirmed_address_carries_nothing_typed_on_the_form(app):
         whole = plain_text(message) + message.get_body(preferencelist=("html",)).get_content() + message["Subject"]
         assert "evil" not in whole and "geblokkeerd" not in whole, message["Subject"]
         assert "Goeiedag," in plain_text(message)
+
+
+# --- 3. the same request-time work for an address that signed and one that did not ---
+
+def _deferred_rows():
+    from sqlalchemy import select
+
+    from signatory.models import OutboxMessage
+
+    return [(row.kind, row.body_text) for row in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_signing_and_resending_do_the_same_work_for_known_and_new_addresses(app, monkeypatch):
+    from signatory import mail
+
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter, email="known@example.org")
+        db.session.execute(db.delete(mail.OutboxMessage))
+        db.session.commit()
+    client = app.test_client()
+
+    def no_rendering(*_args, **_kwargs):
+        raise AssertionError("an e-mail was rendered while the request waited")
+
+    monkeypatch.setattr(mail, "render_email", no_rendering)
+    answers = []
+    for email in ("new@example.org", "known@example.org"):
+        token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+        answers.append(client.post("/letters/brief/sign", data={**sign_form(email=email), "csrf_token": token}))
+    for email in ("known@example.org", "nobody@example.org"):
+        token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
+        answers.append(client.post("/letters/brief/resend", data={"email": email, "csrf_token": token}))
+    assert [a.status_code for a in answers] == [303, 303, 200, 200]
+    with app.app_context():
+        # One deferred row per request, nothing rendered, nothing looked up:
+        # known and new addresses cost the same.
+        assert _deferred_rows() == [("confirm", ""), ("links", ""), ("links", ""), ("links", "")]
+
+
+def test_at_most_one_links_mail_per_signature_per_hour(app):
+    from conftest import outbox_messages
+
+    with app.app_context():
+        make_signature(make_letter(), email="known@example.org")
+    client = app.test_client()
+    pages = []
+    for _ in range(3):
+        token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+        client.post("/letters/brief/sign", data={**sign_form(email="Known@example.org"), "csrf_token": token})
+        token = csrf_token(client.get("/letters/brief/resend").get_data(as_text=True))
+        pages.append(client.post("/letters/brief/resend", data={"email": "known@example.org", "csrf_token": token}))
+        deliver(app)
+    strip = lambda page: re.sub(r'name="csrf_token"[^>]*>', "", page.get_data(as_text=True))
+    assert strip(pages[0]) == strip(pages[2]), "the page answers the same"
+    assert [m["To"] for m in outbox_messages(app)] == ["known@example.org"] * 2
+    with app.app_context():
+        from signatory.models import OutboxMessage
+
+        kinds = db.session.scalars(db.select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+        assert kinds == ["confirm", "links"], "the confirmation and one links e-mail, however often asked"
