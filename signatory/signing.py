@@ -121,8 +121,21 @@ def normalise_email(address: str) -> tuple[str, str]:
     return address, result.normalized.casefold()
 
 
+ORGANISATION_KEY_LENGTH = 200  # the column's length
+
+
 def organisation_key(kind: str, organisation: str) -> str:
-    return " ".join(organisation.split()).casefold() if kind == Kind.ORGANISATION else ""
+    """What makes two organisation names the same one: white space folded,
+    case folded. Case folding can lengthen a name (ß → ss); a key longer than
+    its column keeps its start and ends in a digest of the whole, so that it
+    fits and stays distinct."""
+    if kind != Kind.ORGANISATION:
+        return ""
+    key = " ".join(organisation.split()).casefold()
+    if len(key) <= ORGANISATION_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return key[: ORGANISATION_KEY_LENGTH - len(digest) - 1] + "~" + digest
 
 
 def hash_ip(ip: str | None) -> str | None:

@@ -98,7 +98,7 @@ def test_a_failed_message_is_logged_by_its_id_not_its_recipient(sqlite_app, capl
 
     with sqlite_app.app_context():
         message = mail.queue_email(
-            "links", recipient="private.person@example.org\r\nBcc: x@example.org", template="links",
+            "publication", recipient="private.person@example.org\r\nBcc: x@example.org", template="links",
             language="nl", letter=None, signature=None, confirm_url=None, manage_url="http://x/manage/t",
         )
         db.session.commit()
@@ -227,3 +227,96 @@ def test_at_most_one_links_mail_per_signature_per_hour(app):
 
         kinds = db.session.scalars(db.select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
         assert kinds == ["confirm", "links"], "the confirmation and one links e-mail, however often asked"
+
+
+# --- 10. odd bodies are 4xx --------------------------------------------------------
+
+def test_deeply_nested_json_to_the_line_estimate_is_a_400(sqlite_app):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = sqlite_app.test_client().post("/api/paragraph-lines", data=deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["status"] == 400
+
+
+@pytest.mark.parametrize("exponent", [31, 40, 62])
+def test_ids_beyond_the_columns_range_are_not_found(app, exponent):
+    from conftest import login
+
+    with app.app_context():
+        make_letter()
+        make_user(admin=True)
+    client = app.test_client()
+    number = 2**exponent
+    assert client.get(f"/letters/brief/answers/{number}.pdf").status_code == 404
+    login(client)
+    assert client.get(f"/organise/signatures/{number}").status_code == 404
+
+
+def test_a_long_organisation_name_that_grows_when_casefolded_is_signed(app):
+    name = ("Straße" * 34)[:200]  # 200 characters, 233 casefolded
+    with app.app_context():
+        make_letter()
+    client = app.test_client()
+    token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+    data = {**sign_form(kind="organisation", organisation=name, paragraph="Wij tekenen mee."), "csrf_token": token}
+    assert client.post("/letters/brief/sign", data=data).status_code == 303
+    assert client.post("/letters/brief/sign", data=data).status_code == 303, "the duplicate answers the same"
+    with app.app_context():
+        from signatory.models import Signature
+
+        [signature] = db.session.scalars(db.select(Signature)).all()
+        assert signature.organisation == name and signature.paragraph == "Wij tekenen mee."
+        assert len(signature.organisation_key) <= 200
+
+
+def test_nul_in_the_answer_form_is_a_4xx_with_the_form(app):
+    from conftest import login
+
+    with app.app_context():
+        make_letter(state="published")
+        make_user(admin=True)
+    client = app.test_client()
+    login(client)
+    page = client.get("/organise/letters/brief/publication").get_data(as_text=True)
+    response = client.post("/organise/letters/brief/answers", data={
+        "csrf_token": csrf_token(page), "author_name": "Jan\x00 Politicus", "author_function": "Min\x00ister",
+        "received_on": "2030-07-01", "body": "Dank\x00 u.",
+    })
+    assert response.status_code in (303, 422)
+    with app.app_context():
+        from signatory.models import Answer
+
+        for answer in db.session.scalars(db.select(Answer)):
+            assert "\x00" not in answer.author_name + answer.author_function + answer.body
+
+
+BROKEN_CHUNKED_BODIES = {
+    "chunk size not a number": b"zz\r\nfirst_name=A\r\n0\r\n\r\n",
+    "chunk without its terminator": b"5\r\nfirst_nameXX\r\n0\r\n\r\n",
+    "body cut short": b"400\r\nfirst_name=A&last_name=B",
+}
+
+
+def test_a_malformed_chunked_body_is_a_400_from_us(sqlite_app, tmp_path):
+    from servers import gunicorn
+
+    with sqlite_app.app_context():
+        make_letter()
+        db.engine.dispose()
+    with gunicorn(tmp_path, sqlite_app.config["SQLALCHEMY_DATABASE_URI"], workers=1) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for name, body in BROKEN_CHUNKED_BODIES.items():
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(
+                    b"POST /letters/brief/sign HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n"
+                    b"Connection: close\r\n\r\n" + body
+                )
+                connection.shutdown(socket.SHUT_WR)
+                answer = b""
+                while chunk := connection.recv(65536):
+                    answer += chunk
+            status_line, _, rest = answer.partition(b"\r\n")
+            assert status_line.split()[1] == b"400", (name, answer[:500])
+            assert b"X-Content-Type-Options: nosniff" in rest, f"{name}: answered by us, not by gunicorn"
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()

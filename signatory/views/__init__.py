@@ -5,11 +5,15 @@ from werkzeug.routing import IntegerConverter
 from ..extensions import csrf, limiter
 
 
+# The ids are INTEGER columns: 32 bits on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
 class BoundedIntegerConverter(IntegerConverter):
     """`<int:…>` in every route: an id the database cannot hold is a 404,
     never an overflow deep inside a query."""
 
-    def __init__(self, url_map, fixed_digits=0, min=0, max=2**62, signed=False):
+    def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -151,7 +151,8 @@ def thanks(slug: str):
 @csrf.exempt  # changes nothing: the typesetter's verdict on a text
 @limiter.limit("240 per minute", exempt_when=rate_limit_off)
 def paragraph_lines():
-    payload = request.get_json(silent=True)
+    # Malformed JSON (nested too deeply included) is a 400, not a guess.
+    payload = request.get_json() if request.is_json else None
     text = payload.get("text") if isinstance(payload, dict) else None
     if not isinstance(text, str):
         text = request.form.get("text", "")

@@ -21,6 +21,7 @@ from ..models import Answer
 from ..moderation import unverified_organisation_count
 from ..states import LetterState
 from .caching import cacheable
+from .organise_forms import _no_controls
 from .responses import pdf_response
 
 bp = Blueprint("publication", __name__)
@@ -46,11 +47,12 @@ class NotifyForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    author_name = StringField(_l("Van (naam)"), validators=[DataRequired(_l("Van wie komt het antwoord?")), Length(max=200)])
-    author_function = StringField(_l("Functie"), validators=[Optional(), Length(max=200)])
-    author_affiliation = StringField(_l("Partij of instelling"), validators=[Optional(), Length(max=200)])
+    # NUL and the other control characters never reach the database.
+    author_name = StringField(_l("Van (naam)"), filters=[_no_controls], validators=[DataRequired(_l("Van wie komt het antwoord?")), Length(max=200)])
+    author_function = StringField(_l("Functie"), filters=[_no_controls], validators=[Optional(), Length(max=200)])
+    author_affiliation = StringField(_l("Partij of instelling"), filters=[_no_controls], validators=[Optional(), Length(max=200)])
     received_on = DateField(_l("Ontvangen op"), validators=[DataRequired(_l("Vul een datum in (JJJJ-MM-DD)."))], default=date.today)
-    body = TextAreaField(_l("Tekst van het antwoord"), validators=[Optional(), Length(max=50_000)], render_kw={"rows": 8})
+    body = TextAreaField(_l("Tekst van het antwoord"), filters=[_no_controls], validators=[Optional(), Length(max=50_000)], render_kw={"rows": 8})
     attachment = FileField(_l("Bijlage (PDF, niet verplicht)"))
 
 
