@@ -81,13 +81,15 @@ class PurgeReport:
     unconfirmed_deleted: int = 0
     ip_hashes_cleared: int = 0
     addresses_erased: int = 0
+    withdrawn_erased: int = 0
     outbox_cleared: int = 0
 
     def summary(self) -> str:
         return (
             f"privacy: {self.unconfirmed_deleted} unconfirmed signatures deleted, "
             f"{self.ip_hashes_cleared} IP hashes cleared, "
-            f"{self.addresses_erased} signatures' addresses erased after publication, "
+            f"{self.addresses_erased} signatures' addresses erased after publication or the deadline, "
+            f"{self.withdrawn_erased} withdrawn signatures erased, "
             f"{self.outbox_cleared} e-mails removed"
         )
 
@@ -123,46 +125,98 @@ def purge(now: datetime | None = None, *, address_months: int | None = None) -> 
         .execution_options(synchronize_session=False)
     ).rowcount or 0
 
-    publication_cutoff = _months_ago(now, months)
-    letters = db.session.scalars(
-        select(Letter).where(
-            Letter.state == LetterState.PUBLISHED,
-            Letter.published_at.is_not(None),
-            Letter.published_at < publication_cutoff,
-        )
-    ).all()
-    for letter in letters:
-        erased = db.session.execute(
-            update(Signature)
-            .where(
-                Signature.letter_id == letter.id,
-                (Signature.email.is_not(None)) | (Signature.address != ""),
-            )
-            .values(email=None, email_key=None, address="")
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0
-        if erased:
-            report.addresses_erased += erased
-            # The outbox carries the addresses too: messages still waiting go,
-            # delivered ones keep their row (the counts) but not the address
-            # nor the text with its links.
-            report.outbox_cleared += db.session.execute(
-                delete(OutboxMessage).where(
-                    OutboxMessage.letter_id == letter.id,
-                    OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.FAILED)),
-                )
-            ).rowcount or 0
-            report.outbox_cleared += db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.letter_id == letter.id, OutboxMessage.status == OutboxStatus.SENT)
-                .values(recipient="", body_text="", body_html="", context="{}")
-                .execution_options(synchronize_session=False)
-            ).rowcount or 0
-            audit.record("privacy.addresses_erased", letter=letter, actor="retention", count=erased, months=months)
-    if report.unconfirmed_deleted or report.ip_hashes_cleared:
+    retention_cutoff = _months_ago(now, months)
+    for letter in _letters_past_retention(retention_cutoff):
+        _erase_addresses(letter, report, months)
+    _erase_withdrawn(cutoff, report)
+    if report.unconfirmed_deleted or report.ip_hashes_cleared or report.withdrawn_erased:
         audit.record(
             "privacy.purge", actor="retention",
             unconfirmed_deleted=report.unconfirmed_deleted, ip_hashes_cleared=report.ip_hashes_cleared,
+            withdrawn_erased=report.withdrawn_erased,
         )
     db.session.flush()
     return report
+
+
+def _letters_past_retention(cutoff: datetime) -> list[Letter]:
+    """Letters whose addresses have been kept long enough: published before
+    the cutoff, or closed (by hand or by the clock) and never published, with
+    a deadline that passed before it (DESIGN §3)."""
+    published = select(Letter).where(
+        Letter.state == LetterState.PUBLISHED, Letter.published_at.is_not(None), Letter.published_at < cutoff,
+    )
+    unpublished = select(Letter).where(
+        Letter.state.in_((LetterState.OPEN, LetterState.CLOSED)),
+        Letter.deadline.is_not(None),
+        Letter.deadline < cutoff.date(),
+    )
+    found = list(db.session.scalars(published))
+    # The deadline ends at midnight in the letter's own time zone.
+    found += [letter for letter in db.session.scalars(unpublished) if letter.deadline_passed(cutoff)]
+    return found
+
+
+def _erase_addresses(letter: Letter, report: PurgeReport, months: int) -> None:
+    erased = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.letter_id == letter.id,
+            (Signature.email.is_not(None)) | (Signature.address != ""),
+        )
+        .values(email=None, email_key=None, address="")
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
+    if not erased:
+        return
+    report.addresses_erased += erased
+    # The outbox carries the addresses too: messages still waiting go,
+    # delivered ones keep their row (the counts) but not the address
+    # nor the text with its links.
+    report.outbox_cleared += db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.letter_id == letter.id,
+            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.FAILED)),
+        )
+    ).rowcount or 0
+    report.outbox_cleared += _blank_sent_messages(OutboxMessage.letter_id == letter.id)
+    audit.record("privacy.addresses_erased", letter=letter, actor="retention", count=erased, months=months)
+
+
+def _blank_sent_messages(condition) -> int:
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(condition, OutboxMessage.status == OutboxStatus.SENT)
+        .values(recipient="", body_text="", body_html="", context="{}")
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
+
+
+def _erase_withdrawn(cutoff: datetime, report: PurgeReport) -> None:
+    """A withdrawn signature keeps nothing personal after 30 days: the row
+    stays as an erased shell (it was not counted, so no count changes)."""
+    ids = list(db.session.scalars(
+        select(Signature.id).where(
+            Signature.status == SignatureStatus.WITHDRAWN, Signature.withdrawn_at < cutoff,
+        )
+    ))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        report.withdrawn_erased += db.session.execute(
+            update(Signature)
+            .where(Signature.id.in_(chunk))
+            .values(
+                **{name: "" for name in PERSONAL_TEXT_FIELDS},
+                email=None, email_key=None, ip_hash=None, rejection_reason="", paragraph_reason="",
+                line_rule_override="", paragraph_status=ParagraphStatus.NONE, consent_name=False,
+                consent_paragraph=False, consent_notify=False, first_signatory=False, sort_key=b"",
+                status=SignatureStatus.ERASED, erased_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount or 0
+        report.outbox_cleared += db.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.signature_id.in_(chunk), OutboxMessage.status != OutboxStatus.SENT,
+            )
+        ).rowcount or 0
+        report.outbox_cleared += _blank_sent_messages(OutboxMessage.signature_id.in_(chunk))

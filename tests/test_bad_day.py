@@ -320,3 +320,44 @@ def test_a_malformed_chunked_body_is_a_400_from_us(sqlite_app, tmp_path):
             assert status_line.split()[1] == b"400", (name, answer[:500])
             assert b"X-Content-Type-Options: nosniff" in rest, f"{name}: answered by us, not by gunicorn"
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
+
+
+# --- 13. retention everywhere --------------------------------------------------------
+
+def test_retention_reaches_unpublished_closed_letters_and_withdrawn_signatures(app):
+    from datetime import timedelta
+
+    from conftest import brussels_today
+    from signatory import privacy, signing
+    from signatory.models import Signature, utcnow
+
+    today = brussels_today()
+    with app.app_context():
+        closed_long_ago, clock_closed, closed_recently, open_letter = (
+            make_letter(slug) for slug in ("dicht", "klok", "recent", "open")
+        )
+        for letter in (closed_long_ago, clock_closed, closed_recently):
+            make_signature(letter, email=f"{letter.slug}@example.org", address="Straat 1, Gent")
+        closed_long_ago.state, closed_long_ago.deadline = "closed", today - timedelta(days=400)
+        clock_closed.deadline = today - timedelta(days=400)  # still 'open': closed by the clock
+        closed_recently.state, closed_recently.deadline = "closed", today - timedelta(days=100)
+        old_withdrawal = make_signature(open_letter, email="weg@example.org", paragraph="Mijn reden.")
+        new_withdrawal = make_signature(open_letter, email="pas@example.org")
+        for signature in (old_withdrawal, new_withdrawal):
+            signing.withdraw(signature)
+        old_withdrawal.withdrawn_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+        old_id, new_id = old_withdrawal.id, new_withdrawal.id
+
+        report = privacy.purge()
+        db.session.commit()
+        assert report.addresses_erased == 2 and report.withdrawn_erased == 1
+        by_letter = {s.letter.slug: s for s in db.session.scalars(db.select(Signature)) if s.letter.slug != "open"}
+        for slug in ("dicht", "klok"):
+            assert by_letter[slug].email is None and by_letter[slug].address == "", slug
+            assert by_letter[slug].first_name, "names stay: only addresses go"
+        assert by_letter["recent"].email == "recent@example.org"
+        gone = db.session.get(Signature, old_id)
+        assert gone.email is None and gone.first_name == "" and gone.paragraph == "" and gone.status == "erased"
+        assert db.session.get(Signature, new_id).email == "pas@example.org"
+        assert db.session.get(type(open_letter), open_letter.id).signature_count == 0
