@@ -1,13 +1,18 @@
 """Database set-up: Flask-SQLAlchemy, Alembic, and SQLite tuned as DESIGN §7 asks."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
+from functools import wraps
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .extensions import db, migrate
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,6 +34,7 @@ def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables)
 
     db.init_app(app)
+    _teardown_quietly(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     with app.app_context():
         engine = db.engine
@@ -98,3 +104,70 @@ def insert_ignoring_conflicts(table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
+
+
+# --- a database that went away ------------------------------------------------------
+
+def _teardown_quietly(app: Flask) -> None:
+    """Flask-SQLAlchemy ends each request by closing its session, which rolls
+    back on the connection; on a connection the server dropped that raises,
+    after the answer was made, and gunicorn would send a raw 500 instead."""
+    functions = app.teardown_appcontext_funcs
+    for index, function in enumerate(functions):
+        if getattr(function, "__func__", None) is type(db)._teardown_session:
+            functions[index] = _remove_session_quietly
+
+
+def _remove_session_quietly(_exc=None) -> None:
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001 - a teardown must never raise
+        log.warning("closing the database session failed; its connection is discarded", exc_info=True)
+        db.session.registry.clear()
+
+
+def rollback_quietly() -> None:
+    """Roll back, even when the connection is gone (it is then invalidated
+    and the pool hands out a new one)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        log.warning("rollback failed; the session is discarded", exc_info=True)
+        _remove_session_quietly()
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database did not answer: a dropped or refused connection, not a
+    statement at fault."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+    )
+
+
+def retry_once_when_the_database_drops(unavailable_answer):
+    """A view whose connection is dropped mid-request (PostgreSQL restarted,
+    a backend terminated) is run once more on a new connection; when that
+    fails too, `unavailable_answer(**view_args)` answers instead (a 503 that
+    keeps what was typed). Nothing was acknowledged before the commit, and
+    the commit is the view's last step, so running it again is safe."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(**view_args):
+            for attempt in (1, 2):
+                try:
+                    return view(**view_args)
+                except DBAPIError as error:
+                    if not database_unavailable(error):
+                        raise
+                    log.warning(
+                        "database connection lost on %s %s (attempt %s): %s",
+                        request.method, request.path, attempt, type(error.orig).__name__,
+                    )
+                    rollback_quietly()
+                    g.sqlite_read_phase = False
+            return unavailable_answer(**view_args)
+
+        return wrapper
+
+    return decorate

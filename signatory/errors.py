@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from .extensions import db
+from .database import database_unavailable, rollback_quietly
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def _wants_json() -> bool:
 
 
 def render_http_error(error: HTTPException):
-    db.session.rollback()
+    rollback_quietly()
     if error.response is not None:
         # A view already made the answer (the rate-limited signing form).
         return error.response
@@ -55,9 +55,23 @@ def render_unexpected_error(error: Exception):
             type(error.orig).__name__, getattr(error.orig, "sqlstate", "") or "",
         )
         return render_http_error(BadRequest())
+    if database_unavailable(error):
+        return render_database_unavailable()
     log.exception("unhandled error on %s %s", request.method, request.path)
-    db.session.rollback()
+    rollback_quietly()
     message = _("Er ging iets mis aan onze kant. Probeer het later opnieuw.")
     if _wants_json():
         return {"error": message, "status": 500}, 500
     return render_template("error.html", code=500, message=message), 500
+
+
+def render_database_unavailable():
+    """The database did not answer: a 503 to try again in a moment."""
+    log.warning("database unavailable on %s %s", request.method, request.path)
+    rollback_quietly()
+    message = _("De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.")
+    if _wants_json():
+        response = {"error": message, "status": 503}, 503
+    else:
+        response = render_template("error.html", code=503, message=message), 503
+    return response[0], 503, {"Retry-After": "30"}

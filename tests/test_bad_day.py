@@ -361,3 +361,108 @@ def test_retention_reaches_unpublished_closed_letters_and_withdrawn_signatures(a
         assert gone.email is None and gone.first_name == "" and gone.paragraph == "" and gone.status == "erased"
         assert db.session.get(Signature, new_id).email == "pas@example.org"
         assert db.session.get(type(open_letter), open_letter.id).signature_count == 0
+
+
+# --- 2. a dropped database connection ------------------------------------------------
+
+class _NoRedirects(__import__("urllib.request").request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _signer_session(base: str):
+    """An opener with its own cookies and the sign form's token."""
+    import http.cookiejar
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirects)
+    for _ in range(20):
+        try:
+            return opener, csrf_token(opener.open(base + "/letters/brief", timeout=20).read().decode())
+        except OSError:
+            pass  # a 503 while the backends are terminated: ask again
+    raise AssertionError("the letter page never came back")
+
+
+def _post(opener, url: str, data: dict):
+    import urllib.error
+    import urllib.parse
+
+    try:
+        response = opener.open(url, data=urllib.parse.urlencode(data).encode(), timeout=30)
+    except urllib.error.HTTPError as error:
+        response = error
+    return response.status, dict(response.headers), response.read().decode(errors="replace")
+
+
+def test_signing_survives_terminated_database_backends_under_load(postgres_url, monkeypatch, tmp_path):
+    import threading
+    import time
+
+    import psycopg
+
+    from conftest import PG_ADMIN_URL, _empty_postgres
+    from servers import gunicorn
+
+    app = build_app(monkeypatch, tmp_path, postgres_url)
+    with app.app_context():
+        make_letter()
+        db.engine.dispose()
+    database = postgres_url.rsplit("/", 1)[1]
+    admin_url = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    answers, terminated = [], [0]
+    stop = threading.Event()
+
+    def terminate_our_backends():
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            while not stop.wait(0.15):
+                terminated[0] += connection.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()", (database,),
+                ).fetchone()[0]
+
+    def sign_repeatedly(worker: int, base: str):
+        opener, token = _signer_session(base)
+        for number in range(40):
+            if stop.is_set():
+                return
+            email = f"w{worker}n{number}@example.org"
+            status, headers, body = _post(opener, base + "/letters/brief/sign", {**sign_form(email=email), "csrf_token": token})
+            answers.append((email, status, headers, body))
+
+    try:
+        with gunicorn(tmp_path, postgres_url, workers=2) as base:
+            killer = threading.Thread(target=terminate_our_backends)
+            signers = [threading.Thread(target=sign_repeatedly, args=(n, base)) for n in range(6)]
+            killer.start()
+            for thread in signers:
+                thread.start()
+            deadline = time.monotonic() + 25
+            for thread in signers:
+                thread.join(max(0.1, deadline - time.monotonic()))
+            stop.set()
+            killer.join()
+            for thread in signers:
+                thread.join()
+        log = (tmp_path / "gunicorn.log").read_text()
+        with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            stored = {row[0] for row in connection.execute("SELECT email FROM signatures")}
+    finally:
+        _empty_postgres(app)
+
+    statuses = [status for _, status, _, _ in answers]
+    acknowledged = {email for email, status, _, _ in answers if status == 303}
+    figures = (f"requests {len(answers)}, 303: {statuses.count(303)}, 503: {statuses.count(503)}, "
+               f"500: {statuses.count(500)}, other: {len([s for s in statuses if s not in (303, 503)])}, "
+               f"backends terminated {terminated[0]}, acknowledged {len(acknowledged)}, "
+               f"acknowledged and stored {len(acknowledged & stored)}, "
+               f"connections lost in a request {log.count('database connection lost')}")
+    print(figures)
+    assert terminated[0] > 0 and len(answers) >= 100, figures
+    assert set(statuses) <= {303, 503}, figures
+    for email, status, headers, body in answers:
+        assert headers.get("X-Content-Type-Options") == "nosniff", "answered by us, never raw by gunicorn"
+        if status == 503:
+            assert f'value="{email}"' in body, "the form comes back filled in"
+    assert acknowledged <= stored, f"acknowledged but lost: {sorted(acknowledged - stored)[:5]}"
+    assert "Traceback" not in log or "Exception in worker process" not in log

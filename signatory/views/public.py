@@ -17,9 +17,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError
 
 from .. import signing
-from ..database import reads_before_writes, reads_only_from_here
+from ..database import (
+    database_unavailable,
+    reads_before_writes,
+    reads_only_from_here,
+    retry_once_when_the_database_drops,
+    rollback_quietly,
+)
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
@@ -107,9 +114,28 @@ def _published_extras(letter: Letter) -> dict:
     }
 
 
+def _sign_unavailable(slug: str):
+    """The database dropped the connection twice: a 503 with the form as it
+    was typed (DESIGN §3: nothing typed is lost), on the letter's page when
+    that can still be read."""
+    form = SignForm(formdata=request.form)
+    message = _("Uw handtekening kon niet bewaard worden: de dienst is even niet bereikbaar. "
+                "Uw gegevens staan er nog: verstuur het formulier over een minuut opnieuw.")
+    try:
+        response = _refuse(slug, form, 503, message)
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        rollback_quietly()
+        response = make_response(render_template("public/unavailable.html", form=form, slug=slug, message=message), 503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
+@retry_once_when_the_database_drops(_sign_unavailable)
 def sign(slug: str):
     with reads_before_writes():
         target = signing_target(slug)
@@ -232,9 +258,25 @@ def _refuse_resend_rate_limited(_limit):
     return _render_resend(public_letter_or_404(request.view_args["slug"]), form, status=429)
 
 
+def _resend_unavailable(slug: str):
+    from ..errors import render_database_unavailable
+
+    form = ResendForm(formdata=request.form)
+    form.form_errors.append(_("De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw."))
+    try:
+        response = make_response(*_render_resend(public_letter_or_404(slug), form, status=503))
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        return render_database_unavailable()
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 @bp.route("/letters/<slug>/resend", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a refusal keeps the address
 @limiter.limit("10 per minute", methods=["POST"], exempt_when=rate_limit_off, on_breach=_refuse_resend_rate_limited)
+@retry_once_when_the_database_drops(_resend_unavailable)
 def resend(slug: str):
     letter = public_letter_or_404(slug)
     form = ResendForm()
