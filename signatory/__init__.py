@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         app.config.update(test_config)
     app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
 
-    from . import bodies, database, headers, i18n, views
+    from . import bodies, database, deployment, headers, i18n, views
     from .commands import register_commands
     from .errors import register_error_handlers
 
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     views.init_app(app)
     register_error_handlers(app)
     bodies.init_app(app)
+    deployment.init_app(app)
     headers.init_app(app)
     register_commands(app)
     return app

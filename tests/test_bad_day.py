@@ -466,3 +466,50 @@ def test_signing_survives_terminated_database_backends_under_load(postgres_url, 
             assert f'value="{email}"' in body, "the form comes back filled in"
     assert acknowledged <= stored, f"acknowledged but lost: {sorted(acknowledged - stored)[:5]}"
     assert "Traceback" not in log or "Exception in worker process" not in log
+
+
+# --- 12. deployment safety ------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, environ, workers", [
+    (["/srv/.venv/bin/gunicorn", "-w", "4", "app:app"], {}, 4),
+    (["gunicorn", "--workers=3", "app:app"], {}, 3),
+    (["gunicorn", "-w2", "app:app"], {}, 2),
+    (["gunicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
+    (["flask", "run", "-w", "4"], {}, 1),
+])
+def test_the_worker_count_is_read_from_gunicorns_command_line(argv, environ, workers):
+    from signatory.deployment import workers_on_command_line
+
+    assert workers_on_command_line(argv, environ) == workers
+
+
+def test_memory_limits_with_several_workers_are_said_at_start_up(monkeypatch, tmp_path, sqlite_template, caplog):
+    import shutil
+
+    shutil.copyfile(sqlite_template, tmp_path / "db.sqlite3")
+    monkeypatch.setattr("sys.argv", ["gunicorn", "-w", "4", "app:app"])
+    caplog.set_level(logging.WARNING, logger="signatory.deployment")
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", SIGN_RATE_LIMIT="60 per minute")
+    assert "memory:// with 4 workers" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr("sys.argv", ["gunicorn", "-c", "deploy/gunicorn.conf.py", "app:app"])
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", SIGN_RATE_LIMIT="60 per minute")
+    assert "memory://" not in caplog.text
+    app.test_client().get("/", environ_overrides={"wsgi.multiprocess": True})
+    assert "memory:// with a server with several worker processes" in caplog.text
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_trusted_proxies_without_a_proxy_in_front_are_said(monkeypatch, tmp_path, sqlite_template, caplog):
+    import shutil
+
+    shutil.copyfile(sqlite_template, tmp_path / "db.sqlite3")
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", TRUSTED_PROXIES=1)
+    caplog.set_level(logging.WARNING, logger="signatory.deployment")
+    app.test_client().get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert "TRUSTED_PROXIES" not in caplog.text, "through a proxy: nothing to say"
+    app.test_client().get("/")
+    assert "TRUSTED_PROXIES is 1 but a request arrived without X-Forwarded-For" in caplog.text
+    with app.app_context():
+        db.engine.dispose()
