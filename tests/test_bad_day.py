@@ -513,3 +513,111 @@ def test_trusted_proxies_without_a_proxy_in_front_are_said(monkeypatch, tmp_path
     assert "TRUSTED_PROXIES is 1 but a request arrived without X-Forwarded-For" in caplog.text
     with app.app_context():
         db.engine.dispose()
+
+
+# --- 14. backups while people sign -----------------------------------------------------
+
+def _restore(backup, database_url: str, tmp_path):
+    """Restore as the README says; returns (integrity verdict, stored e-mails,
+    a cleanup function)."""
+    import sqlite3
+    import subprocess
+
+    if database_url.startswith("sqlite"):
+        restored = tmp_path / "restored.sqlite3"
+        restored.write_bytes(backup.read_bytes())  # restoring a SQLite backup is putting the file back
+        with sqlite3.connect(restored) as connection:
+            verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            emails = {row[0] for row in connection.execute("SELECT email FROM signatures")}
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        return verdict, emails, lambda: None
+
+    import psycopg
+
+    from conftest import PG_ADMIN_URL
+
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = database_url.rsplit("/", 1)[1] + "_restored"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    target = admin.rsplit("/", 1)[0] + f"/{name}"
+    result = subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={target}", str(backup)],
+                            capture_output=True, text=True)
+    verdict = "ok" if result.returncode == 0 else result.stderr
+    with psycopg.connect(target) as connection:
+        emails = {row[0] for row in connection.execute("SELECT email FROM signatures")}
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+    return verdict, emails, drop
+
+
+def test_a_backup_taken_while_people_sign_restores_everything_acknowledged_before_it(app, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from servers import PROJECT, gunicorn
+
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        make_letter()
+        db.engine.dispose()
+    answers: list[tuple[float, str, int]] = []
+    stop = threading.Event()
+
+    def sign_repeatedly(worker: int, base: str):
+        opener, token = _signer_session(base)
+        for number in range(200):
+            if stop.is_set():
+                return
+            email = f"w{worker}n{number}@example.org"
+            status, _headers, _body = _post(opener, base + "/letters/brief/sign", {**sign_form(email=email), "csrf_token": token})
+            answers.append((time.monotonic(), email, status))
+
+    backup = tmp_path / "backups" / "signatory.backup"
+    with gunicorn(tmp_path, database_url, workers=2) as base:
+        signers = [threading.Thread(target=sign_repeatedly, args=(n, base)) for n in range(4)]
+        for thread in signers:
+            thread.start()
+        while len(answers) < 40 and all(t.is_alive() for t in signers):
+            time.sleep(0.05)
+        began = time.monotonic()
+        environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "x" * 40,
+                       "MAIL_URL": f"file://{tmp_path / 'outbox'}"}
+        result = subprocess.run([sys.executable, "-m", "flask", "--app", "app.py", "backup", str(backup)],
+                                cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120)
+        ended = time.monotonic()
+        time.sleep(0.3)  # signing goes on after the backup too
+        stop.set()
+        for thread in signers:
+            thread.join(30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "backup:" in result.stdout
+    before = {email for at, email, status in answers if status == 303 and at < began}
+    during = [email for at, email, status in answers if began <= at <= ended]
+    assert {status for _, _, status in answers} == {303}, "signing never failed while the backup ran"
+    verdict, restored, cleanup = _restore(backup, database_url, tmp_path)
+    try:
+        print(f"backup figures: {len(answers)} signed in all, {len(before)} acknowledged before the backup, "
+              f"{len(during)} during it ({ended - began:.2f} s), restored {len(restored)}")
+        assert verdict == "ok"
+        assert before <= restored, f"acknowledged before the backup but missing: {sorted(before - restored)[:5]}"
+        assert not list(backup.parent.glob("*.part")), "no half-written file left behind"
+    finally:
+        cleanup()
+
+
+def test_a_failed_backup_leaves_no_file(sqlite_app, tmp_path):
+    from signatory.backup import BackupError, take_backup
+
+    target = tmp_path / "out.backup"
+    with pytest.raises(BackupError):
+        take_backup(f"sqlite:///{tmp_path / 'missing.sqlite3'}", target)
+    assert not target.exists() and not list(tmp_path.glob("*.part"))

@@ -8,6 +8,7 @@ CLI = "cli"  # the actor in the audit log of what a command did
 
 
 def register_commands(app: Flask) -> None:
+    from .backup import backup_command
     from .demo import demo_command
     from .letters import letters_cli
     from .outbox import outbox_cli
@@ -19,6 +20,6 @@ def register_commands(app: Flask) -> None:
 
     for command in (
         letters_cli, users_cli, outbox_cli, privacy_cli, pdf_command, demo_command, quickstart_command,
-        translations_cli,
+        translations_cli, backup_command,
     ):
         app.cli.add_command(command)
