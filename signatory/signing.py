@@ -98,9 +98,15 @@ def has_control_characters(text: str) -> bool:
     return bool(_CONTROL_CHARS.search(text.replace("\r\n", "\n").replace("\n", "")))
 
 
+# Embeddings, overrides and isolates: in a name or a place they would
+# reorder what follows (the next signer's line); they are dropped.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_line(text: str | None) -> str:
-    """One line of text: control characters out, white space folded, NFC."""
-    text = _CONTROL_CHARS.sub(" ", text or "")
+    """One line of text: control characters out, bidi controls out, white
+    space folded, NFC."""
+    text = _CONTROL_CHARS.sub(" ", _BIDI_CONTROLS.sub("", text or ""))
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 

@@ -621,3 +621,26 @@ def test_a_failed_backup_leaves_no_file(sqlite_app, tmp_path):
     with pytest.raises(BackupError):
         take_backup(f"sqlite:///{tmp_path / 'missing.sqlite3'}", target)
     assert not target.exists() and not list(tmp_path.glob("*.part"))
+
+
+# --- 9. bidi controls out of names and places --------------------------------------------
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("control", list(BIDI_CONTROLS))
+def test_bidi_controls_are_removed_from_names_and_places(sqlite_app, control):
+    from signatory.models import Signature
+
+    with sqlite_app.app_context():
+        make_letter()
+    client = sqlite_app.test_client()
+    token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
+    data = sign_form(first_name=f"{control}Ayşe", last_name=f"Yıl{control}maz", place=f"Gent{control}",
+                     kind="organisation", organisation=f"{control}Buurtwerk", function=f"voorzitter{control}")
+    assert client.post("/letters/brief/sign", data={**data, "csrf_token": token}).status_code == 303
+    with sqlite_app.app_context():
+        signature = db.session.scalar(db.select(Signature))
+        typed = (signature.first_name, signature.last_name, signature.place, signature.organisation, signature.function)
+        assert typed == ("Ayşe", "Yılmaz", "Gent", "Buurtwerk", "voorzitter")
+        assert signature.organisation_key == "buurtwerk", "one organisation, however it was disguised"
