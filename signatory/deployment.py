@@ -25,7 +25,7 @@ _WORKERS_OPTION = re.compile(r"^(?:-w|--workers)(?:=)?(\d*)$")
 def workers_on_command_line(argv: list[str], environ) -> int:
     """gunicorn's worker count as given on its command line, else
     WEB_CONCURRENCY (gunicorn's own default), else 1."""
-    if not argv or "gunicorn" not in os.path.basename(argv[0]) and "gunicorn" not in argv[:3]:
+    if not argv or "gunicorn" not in argv[0]:  # bin/gunicorn, or gunicorn/__main__.py with -m
         return 1
     for index, argument in enumerate(argv):
         match = _WORKERS_OPTION.match(argument)

@@ -70,8 +70,7 @@ def render_database_unavailable():
     log.warning("database unavailable on %s %s", request.method, request.path)
     rollback_quietly()
     message = _("De dienst is even niet bereikbaar. Probeer het over een minuut opnieuw.")
+    retry = {"Retry-After": "30"}
     if _wants_json():
-        response = {"error": message, "status": 503}, 503
-    else:
-        response = render_template("error.html", code=503, message=message), 503
-    return response[0], 503, {"Retry-After": "30"}
+        return {"error": message, "status": 503}, 503, retry
+    return render_template("error.html", code=503, message=message), 503, retry

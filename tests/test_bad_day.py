@@ -474,6 +474,7 @@ def test_signing_survives_terminated_database_backends_under_load(postgres_url, 
     (["/srv/.venv/bin/gunicorn", "-w", "4", "app:app"], {}, 4),
     (["gunicorn", "--workers=3", "app:app"], {}, 3),
     (["gunicorn", "-w2", "app:app"], {}, 2),
+    (["/srv/.venv/lib/python3.11/site-packages/gunicorn/__main__.py", "--workers", "6"], {}, 6),
     (["gunicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
     (["flask", "run", "-w", "4"], {}, 1),
 ])
@@ -644,3 +645,18 @@ def test_bidi_controls_are_removed_from_names_and_places(sqlite_app, control):
         typed = (signature.first_name, signature.last_name, signature.place, signature.organisation, signature.function)
         assert typed == ("Ayşe", "Yılmaz", "Gent", "Buurtwerk", "voorzitter")
         assert signature.organisation_key == "buurtwerk", "one organisation, however it was disguised"
+
+
+def test_a_database_that_does_not_answer_gets_a_503_that_keeps_the_form(monkeypatch, tmp_path, caplog):
+    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2"
+    app = build_app(monkeypatch, tmp_path, nowhere)
+    client = app.test_client()
+    page = client.get("/letters/brief")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert client.post("/api/paragraph-lines", json={"text": "x"}).status_code == 200, "needs no database"
+    signed = client.post("/letters/brief/sign", data=sign_form(first_name="Fatima", place="Gent", paragraph="Mijn reden."))
+    assert signed.status_code == 503
+    html = signed.get_data(as_text=True)
+    assert 'value="Fatima"' in html and 'value="ayse@example.org"' in html and "Mijn reden." in html
+    assert 'action="/letters/brief/sign' in html
+    assert "unhandled error" not in caplog.text
