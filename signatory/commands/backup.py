@@ -5,10 +5,12 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup_command(file: Path):
     """A consistent copy of the database in FILE, safe while people sign."""
     from ..backup import BackupError, take_backup
