@@ -660,3 +660,23 @@ def test_a_database_that_does_not_answer_gets_a_503_that_keeps_the_form(monkeypa
     assert 'value="Fatima"' in html and 'value="ayse@example.org"' in html and "Mijn reden." in html
     assert 'action="/letters/brief/sign' in html
     assert "unhandled error" not in caplog.text
+
+
+def test_the_teardown_never_raises_on_a_connection_the_server_dropped(postgres_url, monkeypatch, tmp_path):
+    import psycopg
+    from sqlalchemy import text
+
+    from conftest import PG_ADMIN_URL
+
+    app = build_app(monkeypatch, tmp_path, postgres_url)
+    context = app.app_context()
+    context.push()
+    try:
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # a transaction is open
+        with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    finally:
+        context.pop()  # runs the teardown: closing the session rolls back on a dead connection
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1, "the next request gets a working connection"
+        db.engine.dispose()
