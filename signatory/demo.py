@@ -2,7 +2,9 @@
 quickstart` (the commands are in `commands/`)."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -13,6 +15,9 @@ from .states import Kind, ParagraphStatus, SignatureStatus, Source
 
 DEMO_SLUG = "demo"
 DEMO_FILE = Path(__file__).resolve().parent / "demo" / "letter.md"
+# The first signatories a newcomer sees: people and organisations from
+# Flanders and beyond, in several scripts (the PDF shapes each of them).
+DEMO_SIGNATORIES_FILE = Path(__file__).resolve().parent / "demo" / "signatories.json"
 BATCH = 5000
 
 FIRST_NAMES = [
@@ -84,16 +89,36 @@ def top_up_signatures(letter: Letter, wanted: int) -> int:
     return missing
 
 
-def _sample_row(letter: Letter, number: int, now, name_sort_key) -> dict:
-    first = FIRST_NAMES[number % len(FIRST_NAMES)]
-    last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
-    is_organisation = number % 40 == 7
-    organisation, function = ("", FUNCTIONS[number % len(FUNCTIONS)])
-    if is_organisation:
+@cache
+def demo_signatories() -> list[dict]:
+    return json.loads(DEMO_SIGNATORIES_FILE.read_text(encoding="utf-8"))
+
+
+def _sample_person(number: int) -> dict:
+    """Who signs as number `number`: one of the written-out signatories,
+    then generated combinations (for `demo --signatures 1000000`)."""
+    written = demo_signatories()
+    if number < len(written):
+        return {"kind": Kind.PERSON, "organisation": "", "function": "", "first_signatory": False, **written[number]}
+    # Step through the last names faster than the first names, so that
+    # neighbours in the list differ in both.
+    person = {
+        "first_name": FIRST_NAMES[number % len(FIRST_NAMES)],
+        "last_name": LAST_NAMES[(number * 7 + number // len(FIRST_NAMES)) % len(LAST_NAMES)],
+        "kind": Kind.PERSON, "organisation": "", "function": FUNCTIONS[number % len(FUNCTIONS)],
+        "place": PLACES[number % len(PLACES)], "first_signatory": False,
+    }
+    if number % 40 == 7:
         name, role = ORGANISATIONS[(number // 40) % len(ORGANISATIONS)]
-        organisation, function = (name if number < 200 else f"{name} ({number})"), role
+        person.update(kind=Kind.ORGANISATION, organisation=f"{name} ({number})", function=role)
+    return person
+
+
+def _sample_row(letter: Letter, number: int, now, name_sort_key) -> dict:
+    person = _sample_person(number)
+    first, last, kind = person["first_name"], person["last_name"], person["kind"]
+    organisation, function = person["organisation"], person["function"]
     paragraph = PARAGRAPHS[number % len(PARAGRAPHS)] if number % 6 == 0 else ""
-    kind = Kind.ORGANISATION if is_organisation else Kind.PERSON
     email_key = f"demo-{number}@example.org"
     return {
         "letter_id": letter.id,
@@ -107,7 +132,7 @@ def _sample_row(letter: Letter, number: int, now, name_sort_key) -> dict:
         "address": "",
         "email": email_key,
         "email_key": email_key,
-        "place": PLACES[number % len(PLACES)],
+        "place": person["place"],
         "paragraph": paragraph,
         "paragraph_status": (
             (ParagraphStatus.APPROVED if number % 12 == 0 else ParagraphStatus.PENDING)
@@ -119,7 +144,7 @@ def _sample_row(letter: Letter, number: int, now, name_sort_key) -> dict:
         "language": "nl",
         "source": Source.ONLINE,
         "status": SignatureStatus.CONFIRMED,
-        "first_signatory": number < 3,
+        "first_signatory": person["first_signatory"],
         "sort_key": name_sort_key(
             kind=kind, last_name=last, first_name=first, organisation=organisation, locale=letter.locale
         ),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
@@ -23,10 +22,6 @@ from .models import Letter, LetterVersion, Signature, User, derived_status, utcn
 from .states import PUBLIC_LETTER_STATES, LetterState
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
-FRONT_MATTER_KEYS = {
-    "title", "subtitle", "addressee", "organiser", "place_date", "contact", "intro",
-    "deadline", "timezone", "goal", "language",
-}
 LANGUAGE_LOCALES = {"nl": "nl-BE", "nl-be": "nl-BE", "nl-nl": "nl-NL", "en": "nl-BE"}
 
 
@@ -36,7 +31,7 @@ class LetterError(ValueError):
 
 @dataclass
 class LetterSource:
-    """A letter's fields as read from Markdown with YAML front matter."""
+    """A letter's fields as read from the organiser's file (see `letter_files`)."""
 
     title: str
     body: str
@@ -53,52 +48,12 @@ class LetterSource:
     locale: str = "nl-BE"
 
 
-def parse_letter_source(text: str) -> LetterSource:
-    meta, body = _split_front_matter(text)
-    unknown = set(meta) - FRONT_MATTER_KEYS
-    if unknown:
-        raise LetterError(f"unknown front-matter keys: {', '.join(sorted(unknown))}")
-    title = _text(meta.get("title"))
-    if not title:
-        raise LetterError("the front matter needs a title")
-    language_tag = _text(meta.get("language")) or "nl"
-    if language_tag.lower() not in LANGUAGE_LOCALES:
-        raise LetterError(f"language must be nl, nl-BE, nl-NL or en, not {language_tag!r}")
-    return LetterSource(
-        title=title[:300],
-        body=body.strip() + "\n",
-        subtitle=_text(meta.get("subtitle"))[:300],
-        addressee=_text(meta.get("addressee"))[:300],
-        organiser=_text(meta.get("organiser"))[:200],
-        place_date=_text(meta.get("place_date"))[:200],
-        contact=_text(meta.get("contact"))[:500],
-        intro=_text(meta.get("intro")),
-        deadline=parse_deadline(meta.get("deadline")),
-        timezone=validate_timezone(_text(meta.get("timezone")) or "Europe/Brussels"),
-        goal=parse_goal(meta.get("goal")),
-        language=language_tag[:2].lower(),
-        locale=LANGUAGE_LOCALES[language_tag.lower()],
-    )
+def parse_letter_source(text: str, *, title: str | None = None) -> LetterSource:
+    """A letter from Markdown, with or without front matter, as the reader
+    of letter files suggests it (see `letter_files`)."""
+    from .letter_files import read_letter_file
 
-
-def _split_front_matter(text: str) -> tuple[dict, str]:
-    text = text.lstrip("\ufeff")
-    match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
-    if not match:
-        raise LetterError("the file must start with a YAML front-matter block between --- lines")
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as error:
-        raise LetterError(f"the front matter is not valid YAML: {error}") from None
-    if not isinstance(meta, dict):
-        raise LetterError("the front matter must be a mapping of keys to values")
-    return meta, text[match.end():]
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return " ".join(str(value).split()) if not isinstance(value, str) or "\n" not in value else value.strip()
+    return read_letter_file("letter.md", text.encode("utf-8"), title=title).source()
 
 
 def parse_deadline(value) -> date | None:

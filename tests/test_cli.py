@@ -303,3 +303,19 @@ def test_import_reads_the_addressee_from_the_front_matter(app, runner, tmp_path)
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == "aan"))
         assert letter.addressee == "Aan de leden van het Vlaams Parlement"
+
+
+def test_the_demo_signatories_are_varied_people_and_organisations(app, runner):
+    import unicodedata
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        signatures = db.session.scalars(select(Signature)).all()
+    assert len(signatures) == 25
+    last_names = {s.last_name for s in signatures}
+    assert len(last_names) == 25, "no family name twice among the first 25"
+    assert 3 <= sum(s.kind == "organisation" for s in signatures) <= 8
+    scripts = {unicodedata.name(s.last_name[0]).split()[0] for s in signatures}
+    assert {"LATIN", "CYRILLIC", "GREEK", "ARABIC", "ETHIOPIC"} <= scripts
+    assert len({s.place for s in signatures}) >= 15
+    assert sum(s.first_signatory for s in signatures) == 3
