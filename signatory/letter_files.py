@@ -515,5 +515,3 @@ def suggest(letter_file: LetterFile, *, title: str | None = None) -> None:
         ):
             letter_file.subtitle = _title_text(blocks[following])
             blocks[following].role = OMIT
-    for block in blocks[end:]:
-        block.role = OMIT

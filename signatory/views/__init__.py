@@ -52,3 +52,9 @@ def init_app(app: Flask) -> None:
     from . import documents
 
     app.register_blueprint(documents.bp)
+    # The first account, invitations (issue 11)
+    from . import letter_files, letter_settings, onboarding
+
+    app.register_blueprint(onboarding.bp)
+    app.register_blueprint(letter_files.bp)
+    app.register_blueprint(letter_settings.bp)

@@ -19,7 +19,7 @@ from .organise_forms import ActionForm, LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__, url_prefix="/organise")
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "onboarding.setup", "onboarding.invitation"}
 LOGIN_RATE_PER_IP = "20 per minute;200 per hour"
 LOGIN_RATE_PER_ACCOUNT = "5 per minute;30 per hour"
 SEEN_RESOLUTION_SECONDS = 60

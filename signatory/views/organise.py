@@ -60,6 +60,11 @@ def _source_from_form(form: LetterForm) -> LetterSource:
 def new_letter():
     form = LetterForm()
     preview = None
+    chosen_file = request.files.get("letter_file")
+    if request.method == "POST" and chosen_file is not None and chosen_file.filename:
+        from .letter_files import read_file  # a file chosen, then "create" pressed: read it first
+
+        return read_file()
     if request.method == "POST" and request.form.get("action") == "preview":
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():

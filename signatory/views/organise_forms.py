@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    FileField,
     DateField,
     EmailField,
     HiddenField,
@@ -114,6 +115,11 @@ class LetterForm(FlaskForm):
     contact = StringField(_l("Contact"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
                           description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."))
     intro = TextAreaField(_l("Oproep om te tekenen"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
+    letter_file = FileField(
+        _l("Of lees de brief uit een bestand"),
+        description=_l("Word (.docx), OpenDocument (.odt), tekst (.txt) of Markdown (.md). Daarna duid je aan wat de oproep is, wat de tekst, en wat weg mag."),
+        render_kw={"accept": ".docx,.odt,.txt,.md,.markdown"},
+    )
     body = TextAreaField(
         _l("Tekst (Markdown)"), filters=[_no_controls], validators=[DataRequired(_l("Schrijf de tekst van de brief.")), Length(max=200_000)],
         description=_l("Een lege lijn begint een nieuwe alinea; ## Tussentitel, *schuin*, **vet**, - opsomming, > citaat."),
