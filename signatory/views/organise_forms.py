@@ -104,7 +104,7 @@ class LetterForm(FlaskForm):
     slug = StringField(
         _l("Adres (slug)"), filters=[_no_controls, lambda v: v.strip().lower() if isinstance(v, str) else v],
         validators=[DataRequired(_l("Kies een adres.")), Regexp(SLUG_PATTERN.pattern, message=_l("Kleine letters, cijfers en koppeltekens, bv. integratie-2011."))],
-        description=_l("De brief staat op /letters/<adres>. Kan later niet meer veranderen."),
+        description=_l("Het stuk na /letters/ in de link, bv. integratie-2011. Kan later niet meer veranderen."),
     )
     title = StringField(_l("Titel"), filters=[_no_controls, _strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
     subtitle = StringField(_l("Ondertitel"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=300)])
