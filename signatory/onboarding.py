@@ -174,3 +174,28 @@ def is_the_only_account() -> bool:
 
 def pending_invitations() -> set[int]:
     return set(db.session.scalars(select(User.id).where(User.password_hash == NO_PASSWORD)))
+
+
+def quickstart_banner(local_url: str, demo_slug: str, mail_settings) -> str:
+    """What `flask quickstart` prints: where everything is, on the real port,
+    and while no account exists, the link that makes the first one."""
+    if mail_settings.scheme == "file":
+        mail = f"E-mails are delivered to {mail_settings.path} (each a .eml file; their links are logged below)."
+    else:
+        mail = f"E-mails are sent through {mail_settings.host}:{mail_settings.port}."
+    lines = [
+        "",
+        f"  Signatory runs at {local_url}/",
+        f"    the demo letter:      {local_url}/letters/{demo_slug}",
+        f"    organisers log in at: {local_url}/organise/login",
+    ]
+    link = setup_url()
+    if link is not None:
+        lines += [
+            "",
+            "  No organiser account yet. Make the first one (an admin) in the browser with",
+            "  this one-time link (or later: flask --app app.py users setup-link):",
+            f"    {link}",
+        ]
+    lines += ["", f"  {mail}", "  Stop with Ctrl+C.", ""]
+    return "\n".join(lines)

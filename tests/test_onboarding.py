@@ -163,3 +163,28 @@ def test_every_public_page_links_the_organisers_login(app, client):
     for path in ("/", "/letters/brief", "/letters/brief/signatories", "/organise/login"):
         html = client.get(path).get_data(as_text=True)
         assert 'href="/organise/login"' in html, path
+
+
+def test_quickstart_names_a_taken_port_and_suggests_another(app, runner):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(args=["quickstart", "--port", str(port)])
+    assert result.exit_code != 0
+    assert f"127.0.0.1:{port} is already in use" in result.output and "--port" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_quickstart_banner_shows_the_real_port_the_login_and_the_setup_link_until_an_account_exists(app):
+    from signatory.onboarding import quickstart_banner
+
+    with app.app_context():
+        app.config["BASE_URL"] = "http://127.0.0.1:5123"
+        banner = quickstart_banner("http://127.0.0.1:5123", "demo", app.config["MAIL"])
+        assert "http://127.0.0.1:5123/letters/demo" in banner and "http://127.0.0.1:5123/organise/login" in banner
+        assert "http://127.0.0.1:5123/organise/setup/" in banner and str(app.config["MAIL"].path) in banner
+        make_user()
+        assert "/organise/setup/" not in quickstart_banner("http://127.0.0.1:5123", "demo", app.config["MAIL"])

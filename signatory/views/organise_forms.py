@@ -116,8 +116,8 @@ class LetterForm(FlaskForm):
                           description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."))
     intro = TextAreaField(_l("Oproep om te tekenen"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     letter_file = FileField(
-        _l("Of lees de brief uit een bestand"),
-        description=_l("Word (.docx), OpenDocument (.odt), tekst (.txt) of Markdown (.md). Daarna duid je aan wat de oproep is, wat de tekst, en wat weg mag."),
+        _l("Heb je de brief al in een bestand? Lees hem in"),
+        description=_l("Word (.docx), OpenDocument (.odt), tekst (.txt) of Markdown (.md). Daarna duid je aan wat de oproep is, wat de tekst, en wat weg mag. Anders typ of plak je de tekst hieronder."),
         render_kw={"accept": ".docx,.odt,.txt,.md,.markdown"},
     )
     body = TextAreaField(
