@@ -515,3 +515,27 @@ def suggest(letter_file: LetterFile, *, title: str | None = None) -> None:
         ):
             letter_file.subtitle = _title_text(blocks[following])
             blocks[following].role = OMIT
+
+
+def import_report(letter_file: LetterFile) -> list[str]:
+    """What the reader made of the file, for `flask letters import`: the
+    organiser checks it, and changes it in the browser if need be."""
+    def places(blocks: list[Block]) -> str:
+        return ", ".join(letter_file.where(block) for block in blocks)
+
+    end = letter_file.cut if letter_file.cut is not None else len(letter_file.blocks)
+    kept = letter_file.blocks[:end]
+    report = [f"title: {letter_file.title}"]
+    if letter_file.subtitle:
+        report.append(f"subtitle: {letter_file.subtitle}")
+    intro = [block for block in kept if block.role == INTRO]
+    if intro:
+        report.append(f"call to sign: {len(intro)} part(s), {places(intro)}")
+    left_out = [block for block in kept if block.role == OMIT]
+    if left_out:
+        report.append(f"left out (title lines): {places(left_out)}")
+    if letter_file.cut is not None:
+        first = letter_file.blocks[letter_file.cut]
+        words = " ".join(first.plain.split()[:6])
+        report.append(f"cut from {letter_file.where(first)} on, a paper reply form: \u201c{words}\u2026\u201d")
+    return report

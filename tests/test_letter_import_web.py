@@ -141,3 +141,24 @@ def test_a_tampered_arranging_form_never_fails(app, client):
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == "nul"))
         assert letter.body == "tekst met NUL\n" and letter.title == "T" and letter.organiser == "vzw"
+
+
+def test_a_pasted_letter_that_ends_in_a_paper_form_is_arranged_before_it_is_stored(app, client):
+    with app.app_context():
+        make_user(admin=True)
+    login(client)
+    page = client.get("/organise/letters/new").get_data(as_text=True)
+    response = client.post("/organise/letters/new", data={
+        "csrf_token": csrf_token(page), "slug": "geplakt", "title": "Integratie: hoezo mislukt?",
+        "body": SEED.read_text(encoding="utf-8"), "timezone": "Europe/Brussels", "language": "nl-BE", "action": "save",
+    })
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Brief inlezen" in html and "papieren antwoordstrook" in html
+    with app.app_context():
+        assert db.session.scalar(select(Letter).where(Letter.slug == "geplakt")) is None, "nothing stored yet"
+    fields = _arrange_form(html)
+    assert fields["slug"] == ["geplakt"]
+    assert client.post("/organise/letters/new/arrange", data={**fields, "action": "create"}).status_code == 303
+    with app.app_context():
+        assert "VOORNAAM" not in db.session.scalar(select(Letter.body).where(Letter.slug == "geplakt"))

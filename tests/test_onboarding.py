@@ -188,3 +188,11 @@ def test_the_quickstart_banner_shows_the_real_port_the_login_and_the_setup_link_
         assert "http://127.0.0.1:5123/organise/setup/" in banner and str(app.config["MAIL"].path) in banner
         make_user()
         assert "/organise/setup/" not in quickstart_banner("http://127.0.0.1:5123", "demo", app.config["MAIL"])
+
+
+def test_the_login_page_of_a_fresh_instance_says_how_the_first_account_is_made(app, client):
+    assert "flask users setup-link" in client.get("/organise/login").get_data(as_text=True)
+    with app.app_context():
+        make_user()
+    html = client.get("/organise/login").get_data(as_text=True)
+    assert "setup-link" not in html and "Vraag het aan de beheerder" in html

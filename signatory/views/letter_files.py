@@ -53,6 +53,24 @@ def read_file():
     return _arrange_page(letter_file, slug=form.slug.data or "", file_name=upload.filename)
 
 
+def arrange_pasted_paper_form(form: LetterForm):
+    """A text pasted into the box that ends in a paper reply form goes to the
+    arranging page, where the form is cut before anything is stored."""
+    body = form.body.data or ""
+    if not body.strip() or len(body) > 200_000:
+        return None
+    try:
+        letter_file = read_letter_file("pasted.md", body.encode("utf-8"), title=(form.title.data or None))
+    except LetterError:
+        return None
+    if letter_file.cut is None:
+        return None
+    _add_form_details(letter_file, form)
+    if form.intro.data:
+        letter_file.meta["intro"] = form.intro.data
+    return _arrange_page(letter_file, slug=form.slug.data or "", file_name="")
+
+
 def _new_letter_page(form: LetterForm):
     return render_template("organise/letter_form.html", form=form, letter=None, preview=None)
 

@@ -158,4 +158,5 @@ def onboarding_context():
         "invite_form": invite_form,
         "pending_invitations": onboarding.pending_invitations,
         "lonely_admin": onboarding.is_the_only_account,
+        "no_accounts_yet": lambda: not onboarding.has_accounts(),
     }

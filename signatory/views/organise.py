@@ -65,6 +65,12 @@ def new_letter():
         from .letter_files import read_file  # a file chosen, then "create" pressed: read it first
 
         return read_file()
+    if request.method == "POST":
+        from .letter_files import arrange_pasted_paper_form  # a pasted letter that ends in a paper form
+
+        arranging = arrange_pasted_paper_form(form)
+        if arranging is not None:
+            return arranging
     if request.method == "POST" and request.form.get("action") == "preview":
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():
