@@ -26,7 +26,11 @@ from sqlalchemy import select
 from conftest import Account, csrf_token, make_account, make_signature
 
 LETTER_ARGUMENTS = {"slug", "signature_id", "answer_id"}
-NOT_GUARDED = {("auth.login", "GET"), ("auth.login", "POST")}  # the way in
+NOT_GUARDED = {  # the ways in (the set-up and invitation links are tested in test_onboarding)
+    (endpoint, method)
+    for endpoint in ("auth.login", "onboarding.setup", "onboarding.invitation")
+    for method in ("GET", "POST")
+}
 LOGIN = "login"  # expected: a redirect to the login page
 
 
@@ -93,6 +97,8 @@ LETTER_ROUTES = [
           needs=("published",)),
     Route("publication.delete_answer", "POST", 303, needs=("published", "answer")),
     Route("admin.grant", "POST", 303, {"user_id": "{volunteer_id}"}, admins_only=True),
+    Route("letter_settings.settings", "GET", 200),
+    Route("letter_settings.settings", "POST", 303, {"addressee": "Aan de leden van het Vlaams Parlement", "timezone": "Europe/Brussels"}),
 ]
 
 WORKSPACE_ROUTES = [
@@ -108,6 +114,13 @@ WORKSPACE_ROUTES = [
           per_letter=False),
     Route("admin.set_active", "POST", 303, {"value": "0"}, admins_only=True, per_letter=False),
     Route("admin.audit_log", "GET", 200, admins_only=True, per_letter=False),
+    Route("onboarding.invite", "GET", 200, admins_only=True, per_letter=False),
+    Route("onboarding.invite", "POST", 303, {"email": "genodigd@example.org", "letter": ""}, admins_only=True,
+          per_letter=False),
+    # Without a file the form asks for one: access is what this row is about.
+    Route("letter_files.read_file", "POST", 422, per_letter=False, writes=False),
+    Route("letter_files.arrange", "POST", 303, {"block": "De tekst.", "line": "1", "role-0": "text", "title": "Uit een bestand",
+                                                "slug": "uit-bestand", "action": "create"}, per_letter=False),
 ]
 
 ROUTES = LETTER_ROUTES + WORKSPACE_ROUTES
