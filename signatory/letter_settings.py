@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from . import audit, letters, logos
-from .models import Letter, User
+from .models import Letter
 
 
 @dataclass
@@ -26,7 +26,7 @@ class LetterSettings:
 
 
 def update_settings(
-    letter: Letter, settings: LetterSettings, *, by: User | None = None,
+    letter: Letter, settings: LetterSettings, *, by: audit.Actor | None = None,
     logo: tuple[bytes, str] | None = None, remove_logo: bool = False,
 ) -> list[str]:
     """Apply the settings (and a new or removed logo); returns what changed."""
@@ -48,5 +48,5 @@ def update_settings(
         changed.append("logo")
     if changed:
         letters.bump_revision(letter)
-        audit.record("letter.settings", user=by, letter=letter, changed=changed)
+        audit.record("letter.settings", by=by, letter=letter, changed=changed)
     return changed

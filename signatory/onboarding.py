@@ -22,12 +22,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, func, select, text
 
 from . import audit
-from .auth import AccountError, create_user, find_user, hash_password, normalise_login
+from .auth import AccountError, add_grant, create_user, find_user, hash_password, normalise_login
 from .extensions import db
-from .models import Letter, LetterGrant, User, utcnow
+from .models import Letter, User, utcnow
 from .tokens import external_url
 
 SETUP_MAX_AGE = 7 * 24 * 3600
+SETUP_LINK = "setup-link"  # the actor in the audit log: who made the first account
 INVITATION_MAX_AGE = 7 * 24 * 3600
 INVITATION_DAYS = INVITATION_MAX_AGE // (24 * 3600)
 NO_PASSWORD = ""  # an invited account: no password verifies against it
@@ -78,8 +79,7 @@ def create_first_admin(token: str, email: str, password: str) -> User:
     """The first account, an admin; refused once any account exists."""
     _serialise_account_creation()
     check_setup_token(token)
-    user = create_user(email, password, is_admin=True)
-    audit.record("user.setup", user=user, account=user.email)
+    user = create_user(email, password, is_admin=True, by=SETUP_LINK)
     return user
 
 
@@ -114,7 +114,7 @@ def is_invited(user: User) -> bool:
     return user.password_hash == NO_PASSWORD
 
 
-def invite(email: str, *, letter: Letter | None = None, by: User | None = None, language: str = "nl") -> Invitation:
+def invite(email: str, *, letter: Letter | None = None, by: audit.Actor | None = None, language: str = "nl") -> Invitation:
     """Make (or refresh) an invited account, grant it the letter, and queue
     the invitation. An account that is already in use gets the letter only."""
     from .mail import queue_email
@@ -131,15 +131,15 @@ def invite(email: str, *, letter: Letter | None = None, by: User | None = None, 
         user = User(email=address, password_hash=NO_PASSWORD, is_admin=False)
         db.session.add(user)
         db.session.flush()
-    if letter is not None and db.session.get(LetterGrant, (user.id, letter.id)) is None:
-        db.session.add(LetterGrant(user_id=user.id, letter_id=letter.id))
+    if letter is not None:
+        add_grant(letter, user)
     url = invitation_url(user, letter)
     queue_email(
         "invitation", recipient=address, template="invitation", language=language, letter=letter,
-        invitation_url=url, inviter=by.email if by is not None else "",
+        invitation_url=url, inviter=by.email if isinstance(by, User) else "",
         expires=utcnow() + timedelta(seconds=INVITATION_MAX_AGE), days=INVITATION_DAYS,
     )
-    audit.record("user.invite", user=by, letter=letter, account=address)
+    audit.record("user.invite", by=by or "system", letter=letter, account=address)
     return Invitation(user=user, url=url, letter=letter)
 
 
@@ -164,7 +164,7 @@ def accept_invitation(token: str, password: str) -> tuple[User, Letter | None]:
     user, letter = read_invitation(token)
     user.password_hash = hash_password(password)
     user.session_version += 1
-    audit.record("user.invitation_accepted", user=user, letter=letter, account=user.email)
+    audit.record("user.invitation_accepted", by=user, letter=letter, account=user.email)
     return user, letter
 
 

@@ -210,3 +210,38 @@ def test_a_zip_that_is_not_a_document_and_a_zip_bomb_are_refused(app_context):
 def test_control_characters_are_dropped(app_context):
     source = read_letter_file("brief.txt", b"Titel\x00\n\nTekst\x07 met NUL\x00.\n").source()
     assert source.title == "Titel" and source.body == "Tekst met NUL.\n"
+
+
+def test_flask_letters_import_reads_every_kind_of_file(app, runner, tmp_path):
+    from sqlalchemy import select
+
+    from signatory.extensions import db
+    from signatory.models import Letter
+
+    seed = runner.invoke(args=["letters", "import", str(SEED), "--slug", "seed", "--open"])
+    assert seed.exit_code == 0, seed.output
+    assert "created: seed — Integratie: hoezo mislukt? [open]" in seed.output
+    assert "cut from lijn 105 on, a paper reply form" in seed.output and "call to sign: 6 part(s)" in seed.output
+    titled = runner.invoke(args=["letters", "import", str(SEED), "--slug", "titled", "--title", "Integratie: hoezo mislukt? (2011)"])
+    assert titled.exit_code == 0 and "Integratie: hoezo mislukt? (2011)" in titled.output
+    for name, data in (("brief.docx", docx_bytes()), ("brief.odt", odt_bytes())):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = runner.invoke(args=["letters", "import", str(path), "--slug", name.replace(".", "-")])
+        assert result.exit_code == 0, result.output
+    colon = tmp_path / "colon.md"
+    colon.write_text("---\ntitle: Integratie: hoezo mislukt?\n---\n\nDe tekst.\n", encoding="utf-8")
+    assert runner.invoke(args=["letters", "import", str(colon), "--slug", "colon"]).exit_code == 0
+    with app.app_context():
+        letters = {letter.slug: letter for letter in db.session.scalars(select(Letter))}
+        assert "VOORNAAM" not in letters["seed"].body and letters["seed"].intro.startswith("WERK MEE")
+        assert "- ontmoeting" in letters["brief-docx"].body and "*antwoorden*" in letters["brief-odt"].body
+        assert letters["colon"].title == "Integratie: hoezo mislukt?"
+
+
+def test_flask_letters_import_refuses_a_malformed_file_in_one_line_that_says_where(app, runner, tmp_path):
+    path = tmp_path / "kapot.md"
+    path.write_text("---\ntitle: x\ndeadline: morgen\n---\nTekst\n", encoding="utf-8")
+    result = runner.invoke(args=["letters", "import", str(path), "--slug", "kapot"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "kapot.md: Lijn 3: De deadline is een datum als JJJJ-MM-DD" in result.output

@@ -196,3 +196,34 @@ def test_the_login_page_of_a_fresh_instance_says_how_the_first_account_is_made(a
         make_user()
     html = client.get("/organise/login").get_data(as_text=True)
     assert "setup-link" not in html and "Vraag het aan de beheerder" in html
+
+
+def test_flask_users_setup_link_prints_the_link_until_an_account_exists(app, runner, client):
+    result = runner.invoke(args=["users", "setup-link"])
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert link.startswith("http://127.0.0.1:5000/organise/setup/") and "\n" not in link
+    assert client.get(path_of(link)).status_code == 200
+    with app.app_context():
+        make_user()
+    refused = runner.invoke(args=["users", "setup-link"])
+    assert refused.exit_code != 0 and "flask users invite" in refused.output
+    assert client.get(path_of(link)).status_code == 410
+
+
+def test_flask_users_invite_queues_the_invitation_and_grants_the_letter(app, runner):
+    with app.app_context():
+        make_letter()
+    result = runner.invoke(args=["users", "invite", "Dirk@Example.org", "--letter", "brief", "--language", "en"])
+    assert result.exit_code == 0, result.output
+    assert "invited dirk@example.org, may manage brief" in result.output and "/organise/invitation/" in result.output
+    deliver(app)
+    [message] = [m for m in outbox_messages(app) if m["To"] == "dirk@example.org"]
+    assert message["Content-Language"] == "en" and "help manage" in message["Subject"]
+    [link] = links(message, "organise/invitation")
+    invitee = app.test_client()
+    accepted = _post(invitee, path_of(link), password="a passphrase of my own")
+    assert accepted.headers["Location"].endswith("/organise/letters/brief")
+    assert runner.invoke(args=["users", "invite", "dirk@example.org"]).exit_code != 0, "in use: not invited again"
+    missing = runner.invoke(args=["users", "invite", "x@example.org", "--letter", "nope"])
+    assert missing.exit_code != 0 and "no letter" in missing.output

@@ -24,17 +24,23 @@ def letter_or_fail(slug: str):
 @letters_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--slug", required=True, help="The letter's address: /letters/<slug>.")
+@click.option("--title", help="The title (wins over the front matter and the first line).")
 @click.option("--deadline", help="Last day to sign, YYYY-MM-DD (wins over the front matter).")
 @click.option("--open", "open_now", is_flag=True, help="Open the letter for signing at once.")
-def import_letter_command(file: Path, slug: str, deadline: str | None, open_now: bool):
-    """Create a letter (or update its text) from Markdown with YAML front matter."""
-    from ..letters import (
-        LetterError, create_letter, get_letter, open_letter, parse_deadline, parse_letter_source,
-        update_letter,
-    )
+def import_letter_command(file: Path, slug: str, title: str | None, deadline: str | None, open_now: bool):
+    """Create a letter (or update its text) from the file you have: Markdown
+    with or without front matter, plain text (.txt), Word (.docx) or
+    OpenDocument (.odt). A paper reply form at the end is cut off."""
+    from flask import current_app
+
+    from ..letter_files import MAX_FILE_BYTES, import_report, read_letter_file
+    from ..letters import LetterError, create_letter, get_letter, open_letter, parse_deadline, update_letter
 
     try:
-        source = parse_letter_source(file.read_text(encoding="utf-8"))
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise LetterError(f"{file.stat().st_size // 1024 // 1024} MB: a letter file is at most 5 MB")
+        letter_file = read_letter_file(file.name, file.read_bytes(), title=title)
+        source = letter_file.source()
         if deadline:
             source.deadline = parse_deadline(deadline)
         letter = get_letter(slug)
@@ -46,10 +52,14 @@ def import_letter_command(file: Path, slug: str, deadline: str | None, open_now:
             action = f"updated (version {letter.version})" if new_version else "updated"
         if open_now:
             open_letter(letter, by=CLI)
-    except (LetterError, UnicodeDecodeError) as error:
-        raise click.ClickException(str(error)) from None
+    except LetterError as error:
+        raise click.ClickException(f"{file.name}: {error}") from None
     db.session.commit()
     click.echo(f"{action}: {letter.slug} — {letter.title} [{letter.status}]")
+    for line in import_report(letter_file):
+        click.echo(f"  {line}")
+    click.echo(f"  check it, change it or mark its parts in the browser: "
+               f"{current_app.config['BASE_URL']}/organise/letters/{letter.slug}")
 
 
 @letters_cli.command("list")

@@ -15,12 +15,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from .. import audit, letters
+from .. import letters
 from ..extensions import db
 from ..letter_files import FRONT_MATTER_KEYS, INTRO, OMIT, ROLES, TEXT, Block, LetterFile, clean_text, read_letter_file
 from ..letters import LetterError
 from ..markup import to_html
-from ..models import LetterGrant
 from .organise_forms import LetterForm
 
 bp = Blueprint("letter_files", __name__, url_prefix="/organise")
@@ -105,12 +104,9 @@ def arrange():
         source = letter_file.source(cut=letter_file.cut)
         if request.form.get("action") != "create":
             return _arrange_page(letter_file, slug=slug, file_name=file_name, preview=source)
-        letter = letters.create_letter(slug, source)
+        letter = letters.create_letter(slug, source, by=current_user)
     except LetterError as error:
         return _arrange_page(letter_file, slug=slug, file_name=file_name, errors=[str(error)]), 422
-    if not current_user.is_admin:
-        db.session.add(LetterGrant(user_id=current_user.id, letter_id=letter.id))
-    audit.record("letter.create", user=current_user, letter=letter, file=file_name)
     db.session.commit()
     flash(_("De brief is aangemaakt als ontwerp. Vul de instellingen aan en open hem wanneer hij klaar is."))
     return redirect(url_for("organise.letter", slug=letter.slug), 303)
