@@ -22,7 +22,6 @@ import pytest
 
 from test_letter_files import SEED
 
-from .conftest import CHROMIUM_ARGS, CHROMIUM_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp/shots/first-hour")
@@ -110,23 +109,9 @@ def quickstart(tmp_path):
 
 
 @pytest.fixture
-def browser():
-    from conftest import IN_CI
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:  # pragma: no cover
-        if IN_CI:
-            pytest.fail(f"playwright missing: {error}")
-        pytest.skip(f"playwright missing: {error}")
-    if not os.access(CHROMIUM_PATH, os.X_OK):
-        if IN_CI:
-            pytest.fail(f"no Chromium at {CHROMIUM_PATH}")
-        pytest.skip(f"no Chromium at {CHROMIUM_PATH}")
-    with sync_playwright() as manager:
-        chromium = manager.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    """The session's headless Chromium (one Playwright per process)."""
+    return chromium
 
 
 def shoot(page, step: str) -> None:
