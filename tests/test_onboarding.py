@@ -227,3 +227,13 @@ def test_flask_users_invite_queues_the_invitation_and_grants_the_letter(app, run
     assert runner.invoke(args=["users", "invite", "dirk@example.org"]).exit_code != 0, "in use: not invited again"
     missing = runner.invoke(args=["users", "invite", "x@example.org", "--letter", "nope"])
     assert missing.exit_code != 0 and "no letter" in missing.output
+
+
+def test_the_letter_page_invites_for_that_letter(app, client):
+    with app.app_context():
+        make_user(admin=True)
+        make_letter()
+    login(client)
+    assert 'href="/organise/users/invite?letter=brief"' in client.get("/organise/letters/brief").get_data(as_text=True)
+    page = client.get("/organise/users/invite?letter=brief").get_data(as_text=True)
+    assert '<option selected value="brief">' in page or 'value="brief" selected' in page
