@@ -237,3 +237,29 @@ def test_the_letter_page_invites_for_that_letter(app, client):
     assert 'href="/organise/users/invite?letter=brief"' in client.get("/organise/letters/brief").get_data(as_text=True)
     page = client.get("/organise/users/invite?letter=brief").get_data(as_text=True)
     assert '<option selected value="brief">' in page or 'value="brief" selected' in page
+
+
+def test_two_setup_pages_sent_at_once_make_one_admin(app):
+    """Whoever reaches a fresh instance first with the link is the admin; the
+    other is refused, on SQLite and on PostgreSQL alike."""
+    from conftest import run_together
+    from signatory import onboarding
+
+    path = _setup_path(app)
+    token = path.rsplit("/", 1)[1]
+
+    def make(index):
+        with app.app_context():
+            try:
+                onboarding.create_first_admin(token, f"admin{index}@example.org", "een lange zin als wachtwoord")
+                db.session.commit()
+                return "made"
+            except onboarding.LinkRefused:
+                db.session.rollback()
+                return "refused"
+            finally:
+                db.session.remove()
+
+    assert sorted(run_together(2, make)) == ["made", "refused"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1
