@@ -2,6 +2,8 @@
 invitation's password, and inviting from the accounts page."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -71,9 +73,12 @@ def _refused(error: onboarding.LinkRefused, kind: str):
 
 
 def _log_in(user) -> None:
-    session.clear()  # a new session: nothing from before survives (fixation)
+    """As the login page logs in: a new session (nothing from before survives),
+    with the times `views.auth.session_expired` reads."""
+    session.clear()
     login_user(user)
     session.permanent = False
+    session["logged_in_at"] = session["seen_at"] = time.time()
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
