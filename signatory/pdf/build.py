@@ -39,7 +39,7 @@ from reportlab.platypus.flowables import HRFlowable, TopPadder
 
 from .columns import NameColumns, column_items
 from .contract import CompiledDocument, Contribution, DocumentData
-from .flowables import Anchor, ContributionBlock, LazyStory, Outline, PartStart, heading
+from .flowables import Anchor, ContentsList, ContributionBlock, LazyStory, Outline, PartStart, heading, logo_flowable
 from .labels import Labels, labels_for, long_date
 from .line_rule import normalise_paragraph
 from .markdown import body_flowables
@@ -64,22 +64,44 @@ def _attribution(contribution: Contribution, labels: Labels) -> str:
 
 # --- the story --------------------------------------------------------------------------------
 
+# Past about this many pages a reader wants a table of contents.
+CONTENTS_FROM_PAGES = 20
+# For the estimate that decides it, before the document exists: what a page
+# holds (two columns of names; motivating paragraphs of about seven lines).
+NAMES_PER_PAGE = 110
+PARAGRAPHS_PER_PAGE = 4.5
+TEXT_CHARACTERS_PER_PAGE = 3500
+
+
+def estimated_pages(data: DocumentData) -> int:
+    named = max(0, data.signatory_count - data.unnamed_count)
+    return round(3 + len(data.body) / TEXT_CHARACTERS_PER_PAGE + named / NAMES_PER_PAGE
+                 + data.contribution_count / PARAGRAPHS_PER_PAGE)
+
+
 def _title_page(data: DocumentData, labels: Labels, draft: bool) -> Iterator[Flowable]:
     styles = document_styles()
-    yield Spacer(1, 40)
+    logo = logo_flowable(data.logo, data.logo_mime)
+    yield Spacer(1, 24 if logo is not None else 40)
+    if logo is not None:
+        yield logo
+        yield Spacer(1, 10)
     if data.organiser.strip():
         yield text_paragraph(data.organiser, styles["title-organiser"])
-    yield Spacer(1, 110)
+    yield Spacer(1, 70 if logo is not None else 110)
     yield HRFlowable(width="22%", thickness=0.6, color=INK, spaceBefore=0, spaceAfter=22)
     yield text_paragraph(" ".join(data.title.split()), styles["title"])
     if data.subtitle.strip():
         yield text_paragraph(" ".join(data.subtitle.split()), styles["title-subtitle"])
     yield HRFlowable(width="22%", thickness=0.6, color=INK, spaceBefore=24, spaceAfter=26)
+    if data.addressee.strip():
+        yield text_paragraph(" ".join(data.addressee.split()), styles["title-addressee"])
+        yield Spacer(1, 14)
     if data.place_date.strip():
         yield text_paragraph(data.place_date, styles["title-line"])
     yield Spacer(1, 6)
     yield text_paragraph(labels.signed_by, styles["title-line"])
-    bottom = []
+    bottom = [inline_markup(labels.text_version)]
     if draft:
         bottom.append(f'<font color="#9e1a1a"><b>{inline_markup(labels.draft_note)}</b></font>')
     elif data.publication_date:
@@ -88,11 +110,35 @@ def _title_page(data: DocumentData, labels: Labels, draft: bool) -> Iterator[Flo
     for line in (data.contact, data.url):
         if line.strip():
             bottom.append(paragraph_markup(line))
-    if data.revision:
-        bottom.append(inline_markup(labels.revision % {"revision": data.revision}))
-    if bottom:
-        plain = "\n".join([data.contact, data.url])
-        yield TopPadder(safe_paragraph("<br/>".join(bottom), styles["title-small"], plain=plain, rtl=False))
+    plain = "\n".join([data.contact, data.url])
+    yield TopPadder(safe_paragraph("<br/>".join(bottom), styles["title-small"], plain=plain, rtl=False))
+
+
+def _contents(data: DocumentData, labels: Labels) -> list[tuple[str, str]]:
+    """(part key, title) of the parts a table of contents lists."""
+    entries = [("text", " ".join(data.title.split()) or labels.text_part),
+               ("signatories", labels.signatories_part)]
+    if data.contribution_count:
+        entries.append(("paragraphs", labels.paragraphs_part))
+    entries.append(("colophon", labels.colophon_part))
+    return entries
+
+
+def _colophon(data: DocumentData, labels: Labels, draft: bool, outline: Outline) -> Iterator[Flowable]:
+    styles = document_styles()
+    yield PartStart(labels.colophon_part, "colophon")
+    yield heading(labels.colophon_part, styles["part"], outline, 0)
+    yield text_paragraph(labels.colophon_compiled, styles["colophon"])
+    yield text_paragraph(labels.colophon_gathered, styles["colophon-heading"])
+    for line in labels.colophon_counts:
+        yield text_paragraph(line, styles["colophon"])
+    yield text_paragraph(labels.colophon_privacy, styles["colophon"])
+    yield text_paragraph(labels.collation_note, styles["colophon"])
+    yield text_paragraph(labels.colophon_verify_heading, styles["colophon-heading"])
+    yield text_paragraph(labels.colophon_verify if not draft else labels.colophon_draft, styles["colophon"])
+    if not draft:
+        for step in labels.colophon_verify_steps:
+            yield text_paragraph(step, styles["colophon-command"])
 
 
 def _story(doc: DocumentTemplate, data: DocumentData, labels: Labels, draft: bool) -> Iterator[Flowable]:
@@ -100,10 +146,18 @@ def _story(doc: DocumentTemplate, data: DocumentData, labels: Labels, draft: boo
     outline = Outline()
     yield from _title_page(data, labels, draft)
 
+    if estimated_pages(data) > CONTENTS_FROM_PAGES:
+        yield NextPageTemplate("text")
+        yield PageBreak()
+        yield PartStart(labels.contents, "contents")
+        yield text_paragraph(labels.contents, styles["part"])
+        yield Spacer(1, 8)
+        yield ContentsList(_contents(data, labels))
+
     # The text.
     yield NextPageTemplate("text")
     yield PageBreak()
-    yield PartStart(labels.text_part)
+    yield PartStart(labels.text_part, "text")
     yield Anchor(outline.entry(" ".join(data.title.split()) or labels.text_part, 0))
     yield text_paragraph(" ".join(data.title.split()), styles["part"])
     if data.subtitle.strip():
@@ -116,14 +170,13 @@ def _story(doc: DocumentTemplate, data: DocumentData, labels: Labels, draft: boo
     if data.organiser.strip():
         yield text_paragraph(data.organiser, styles["signoff-name"])
 
-    # The signatories, in two columns.
+    # The signatories, in two columns under a short head.
     yield NextPageTemplate("columns-first")
     yield PageBreak()
     yield NextPageTemplate("columns")
-    yield PartStart(labels.signatories_part)
+    yield PartStart(labels.signatories_part, "signatories")
     yield heading(labels.signatories_part, styles["part"], outline, 0)
     yield text_paragraph(labels.signed_by + ".", styles["note"])
-    yield text_paragraph(labels.collation_note, styles["note"])
     yield FrameBreak()
     width = doc.column_inner_width
     yield NameColumns(column_items(data, labels, outline, width), width)
@@ -131,26 +184,30 @@ def _story(doc: DocumentTemplate, data: DocumentData, labels: Labels, draft: boo
     # The paragraphs.
     contributions = iter(data.contributions)
     first = next(contributions, None)
-    if first is None:
-        return
+    if first is not None:
+        yield NextPageTemplate("text")
+        yield PageBreak()
+        yield PartStart(labels.paragraphs_part, "paragraphs")
+        yield heading(labels.paragraphs_part, styles["part"], outline, 0)
+        yield text_paragraph(labels.paragraphs_note, styles["note"])
+        yield Spacer(1, 6)
+        attribution_style = styles["attribution"]
+        contribution = first
+        while contribution is not None:
+            text = normalise_paragraph(contribution.text)
+            if text:
+                yield ContributionBlock(
+                    build_paragraph(text),
+                    safe_paragraph(inline_markup(_attribution(contribution, labels)), attribution_style,
+                                   plain=contribution.name, rtl=False),
+                    doc.text_frame_height,
+                )
+            contribution = next(contributions, None)
+
+    # How it was made and how to check it.
     yield NextPageTemplate("text")
     yield PageBreak()
-    yield PartStart(labels.paragraphs_part)
-    yield heading(labels.paragraphs_part, styles["part"], outline, 0)
-    yield text_paragraph(labels.paragraphs_note, styles["note"])
-    yield Spacer(1, 6)
-    attribution_style = styles["attribution"]
-    contribution = first
-    while contribution is not None:
-        text = normalise_paragraph(contribution.text)
-        if text:
-            yield ContributionBlock(
-                build_paragraph(text),
-                safe_paragraph(inline_markup(_attribution(contribution, labels)), attribution_style,
-                               plain=contribution.name, rtl=False),
-                doc.text_frame_height,
-            )
-        contribution = next(contributions, None)
+    yield from _colophon(data, labels, draft, outline)
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -161,12 +218,16 @@ def compile_document(data: DocumentData, *, draft: bool) -> CompiledDocument:
     labels = labels_for(data)
     buffer = io.BytesIO()
     doc = DocumentTemplate(buffer, data, labels, draft)
+    contents_keys = ([key for key, _ in _contents(data, labels)]
+                     if estimated_pages(data) > CONTENTS_FROM_PAGES else [])
     creation = data.created.strftime("D:%Y%m%d%H%M%S+00'00'")
     state = {}
 
     def canvasmaker(*args, **kwargs):
         canvas = FolioCanvas(*args, **kwargs)
         canvas.folio_label = labels.page
+        canvas.part_pages = doc.part_pages
+        canvas.contents_keys = contents_keys
         canvas.setDateFormatter(lambda *_: creation)
         state["canvas"] = canvas
         return canvas

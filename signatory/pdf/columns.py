@@ -6,6 +6,7 @@ a ReportLab Paragraph only for the rare name that wraps or is right to left.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain, islice
 
 from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -16,19 +17,33 @@ from .contract import DocumentData, Signatory
 from .flowables import Outline, bookmark
 from .labels import Labels
 from .styles import GREY, INK, NAME_LEADING, NAME_SIZE, document_styles, safe_paragraph, text_paragraph
-from .typography import ARABIC, face, inline_markup, script_runs
+from .typography import (
+    BidiParagraph,
+    face,
+    has_right_to_left,
+    inline_markup,
+    needs_shaping,
+    script_runs,
+    size_scales,
+)
+
+# Persons are listed under letters of the alphabet only in a list this long:
+# in a short one the letters are more noise than help.
+INDEX_THRESHOLD = 60
 
 
 class _Item:
     """One thing in the columns: a name, a heading, a letter of the index."""
 
-    __slots__ = ("height", "space_before", "runs", "paragraph", "sticky", "outline", "color_runs")
+    __slots__ = ("height", "space_before", "runs", "paragraph", "lift", "sticky", "outline")
 
-    def __init__(self, height, *, space_before=0.0, runs=None, paragraph=None, sticky=False, outline=None):
+    def __init__(self, height, *, space_before=0.0, runs=None, paragraph=None, lift=0.0, sticky=False,
+                 outline=None):
         self.height = height  # including space_before
         self.space_before = space_before
         self.runs = runs  # [(face, text, colour)] drawn on one line, or None
         self.paragraph = paragraph  # a wrapped Paragraph, or None
+        self.lift = lift  # how far to raise the paragraph to keep the list's baselines
         self.sticky = sticky  # keep with the next item
         self.outline = outline
 
@@ -36,7 +51,7 @@ class _Item:
         y = top - self.space_before
         bookmark(canv, self.outline, 0, y)
         if self.paragraph is not None:
-            self.paragraph.drawOn(canv, 0, y - self.paragraph.height)
+            self.paragraph.drawOn(canv, 0, y - self.paragraph.height + self.lift)
             return
         text = canv.beginText(0, y - NAME_SIZE)
         colour = None
@@ -69,18 +84,19 @@ def _entry_item(signatory: Signatory, width: float) -> _Item:
     simple = True
     for text, bold, italic, colour in segments:
         text = " ".join(text.split())
+        if needs_shaping(text) or has_right_to_left(text):
+            simple = False
+            break
         for font, run in script_runs(text):
-            if font == ARABIC:
-                simple = False
-                break
             run_face = face(font, bold, italic)
+            if run_face in size_scales():
+                simple = False
             runs.append((run_face, run, colour))
             total += stringWidth(run, run_face, NAME_SIZE)
-        if not simple:
-            break
     if simple and total <= width:
         return _Item(NAME_LEADING, runs=runs)
-    # Rare: a name that wraps (hanging indent) or that is right to left.
+    # Rare: a name that wraps (hanging indent), that is right to left or
+    # that HarfBuzz shapes (joined letters, combining marks).
     markup = []
     plain = []
     for text, bold, italic, colour in segments:
@@ -98,7 +114,11 @@ def _entry_item(signatory: Signatory, width: float) -> _Item:
     # within its line, and the list keeps one alignment.
     paragraph = safe_paragraph("".join(markup), document_styles()["name"], plain="".join(plain), rtl=False)
     _, height = paragraph.wrap(width, 1_000_000)
-    return _Item(height, paragraph=paragraph)
+    # ReportLab sets a line's baseline one font size down, and a script set
+    # larger (`size_scales`) would lower it: raise it back onto the list's.
+    lines = paragraph.blPara.lines
+    first_size = getattr(lines[0], "fontSize", NAME_SIZE) if lines else NAME_SIZE
+    return _Item(height, paragraph=paragraph, lift=max(0.0, first_size - NAME_SIZE))
 
 
 def _paragraph_item(paragraph: Paragraph, width: float, *, space_before=0.0, space_after=0.0,
@@ -187,10 +207,16 @@ def column_items(data: DocumentData, labels: Labels, outline: Outline, width: fl
     first_group = True
     for title, signatories, with_index in groups:
         iterator = iter(signatories)
+        if with_index:
+            # Look ahead (lazily, no further than the threshold) to see
+            # whether the list is long enough for letters.
+            ahead = list(islice(iterator, INDEX_THRESHOLD + 1))
+            with_index = len(ahead) > INDEX_THRESHOLD
+            iterator = chain(ahead, iterator)
         first = next(iterator, None)
         if first is None:
             continue
-        heading = Paragraph(inline_markup(title), styles["column-heading"])
+        heading = BidiParagraph(inline_markup(title), styles["column-heading"])
         yield _paragraph_item(heading, width, space_before=0 if first_group else 14, space_after=4,
                               sticky=True, outline=outline.entry(title, 1))
         first_group = False
@@ -199,7 +225,7 @@ def column_items(data: DocumentData, labels: Labels, outline: Outline, width: fl
         while signatory is not None:
             if with_index and signatory.index and signatory.index != current_index:
                 current_index = signatory.index
-                letter = Paragraph(f"<b>{inline_markup(current_index)}</b>", styles["column-heading"])
+                letter = BidiParagraph(f"<b>{inline_markup(current_index)}</b>", styles["column-heading"])
                 yield _paragraph_item(letter, width, space_before=6, space_after=2, sticky=True,
                                       outline=outline.entry(current_index, 2))
             yield _entry_item(signatory, width)

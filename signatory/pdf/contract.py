@@ -51,6 +51,7 @@ class DocumentData:
 
     title: str
     subtitle: str = ""
+    addressee: str = ""  # "Aan de leden van het Vlaams Parlement"
     organiser: str = ""
     place_date: str = ""
     contact: str = ""
@@ -66,9 +67,19 @@ class DocumentData:
     contributions: Iterable[Contribution] = ()
     # The PDF's creation date: taken from the letter, never from the clock.
     created: datetime = datetime(2000, 1, 1)
+    timezone: str = "Europe/Brussels"  # the letter's: the colophon's date is a local one
     publication_date: date | None = None
-    revision: int = 0
+    revision: int = 0  # of the data: every change counts
+    text_version: int = 1  # of the text: a new version only when the text changed
     url: str = ""
+    # The organiser's logo for the title page (PNG, JPEG or SVG), if any.
+    logo: bytes | None = None
+    logo_mime: str = ""
+    # How the signatures were gathered and checked, for the colophon.
+    confirmed_by_email: int = 0  # signed online and confirmed from the e-mail's link
+    typed_in: int = 0  # typed in by the organisers from paper or e-mailed forms
+    organisation_count: int = 0  # signatures on behalf of an organisation
+    organisations_verified: int = 0  # of those, verified by the organisers
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,16 @@ paragraph kept with its attribution.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus import Flowable, Image, Paragraph
 
-from .styles import safe_paragraph
+from .styles import INK, RULE, document_styles, safe_paragraph
 from .typography import BidiParagraph, inline_markup
 
 # --- outline ------------------------------------------------------------------------------
@@ -83,11 +86,85 @@ class Anchor(_Marker):
 
 
 class PartStart(_Marker):
-    """Marks where a part begins, for the running header."""
+    """Marks where a part begins: for the running header, and as the
+    destination `part-<key>` of the contents' links."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, key: str = ""):
         super().__init__()
         self.part_name = name
+        self.part_key = key
+
+    def draw(self):
+        if self.part_key:
+            self.canv.bookmarkHorizontal(f"part-{self.part_key}", 0, 0)
+
+
+class ContentsList(Flowable):
+    """The table of contents: each part's title, a dotted leader and its page
+    number, which is a form (`contents-<key>`) the canvas writes once the
+    page is known (see `pages.FolioCanvas`); each line links to its part."""
+
+    def __init__(self, entries: list[tuple[str, str]]):
+        super().__init__()
+        self.entries = entries
+        self.style = document_styles()["contents"]
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        self.height = self.style.leading * len(self.entries)
+        return self.width, self.height
+
+    def draw(self):
+        from .pages import draw_line  # pages builds on these flowables
+
+        canv = self.canv
+        size, leading = self.style.fontSize, self.style.leading
+        number_room = 4 * size
+        for row, (key, title) in enumerate(self.entries):
+            baseline = self.height - leading * (row + 1) + (leading - size) / 2
+            width = draw_line(canv, 0, baseline, title, self.style.fontName, size, INK,
+                              max_width=self.width - number_room - size)
+            canv.saveState()
+            canv.setFillColor(RULE)
+            canv.setFont(self.style.fontName, size)
+            dot = canv.stringWidth(". ", self.style.fontName, size)
+            start = width + size / 2
+            dots = int((self.width - number_room / 2 - start) / dot)
+            if dots > 0:
+                canv.drawString(self.width - number_room / 2 - dots * dot, baseline, ". " * dots)
+            canv.translate(self.width, baseline)
+            canv.doForm(f"contents-{key}")
+            canv.restoreState()
+            canv.linkRect("", f"part-{key}", (0, baseline - size * 0.3, self.width, baseline + size),
+                          relative=1, thickness=0)
+
+
+def logo_flowable(data: bytes | None, mime: str, *, max_width: float = 60 * mm,
+                  max_height: float = 22 * mm) -> Flowable | None:
+    """The organiser's logo, scaled to fit the box and centred; None when
+    there is none or it cannot be read (the document is made without it)."""
+    if not data:
+        return None
+    try:
+        if mime == "image/svg+xml" or data.lstrip()[:5] in (b"<?xml", b"<svg "):
+            from svglib.svglib import svg2rlg
+
+            drawing = svg2rlg(io.BytesIO(data))
+            if drawing is None or not drawing.width or not drawing.height:
+                return None
+            scale = min(max_width / drawing.width, max_height / drawing.height)
+            drawing.scale(scale, scale)
+            drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
+            drawing.hAlign = "CENTER"
+            return drawing
+        reader = ImageReader(io.BytesIO(data))
+        width, height = reader.getSize()
+        scale = min(max_width / width, max_height / height)
+        image = Image(io.BytesIO(data), width=width * scale, height=height * scale)
+        image.hAlign = "CENTER"
+        return image
+    except Exception:  # a broken logo must not stop the document
+        return None
 
 
 # --- the lazy story ----------------------------------------------------------------------

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import arabic_reshaper
-from bidi import get_display
-from reportlab.lib.colors import Color
+from functools import lru_cache
+
+from reportlab.lib.colors import Color, toColor
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from .contract import DocumentData
 from .labels import Labels
-from .styles import DRAFT_RED, GREY, RULE, WATERMARK
+from .styles import DRAFT_RED, GREY, INK, RULE, WATERMARK, document_styles
 from .typography import (
-    ARABIC,
     FRAME_PADDING,
     FRAME_WIDTH,
     MARGIN_BOTTOM,
@@ -29,8 +29,11 @@ from .typography import (
     MARGIN_TOP,
     PAGE_SIZE,
     SERIF,
+    BidiParagraph,
     face,
-    has_arabic,
+    has_right_to_left,
+    inline_markup,
+    needs_shaping,
     script_runs,
 )
 
@@ -52,6 +55,7 @@ class DocumentTemplate(BaseDocTemplate):
         self.labels = labels
         self.draft = draft
         self.part = ""
+        self.part_pages: dict[str, int] = {}  # part key → the page it begins on
         super().__init__(
             buffer,
             pagesize=PAGE_SIZE,
@@ -77,7 +81,7 @@ class DocumentTemplate(BaseDocTemplate):
         left = Frame(MARGIN_LEFT, MARGIN_BOTTOM, COLUMN_WIDTH, self.height, id="left")
         right = Frame(MARGIN_LEFT + COLUMN_WIDTH + COLUMN_GUTTER, MARGIN_BOTTOM, COLUMN_WIDTH,
                       self.height, id="right")
-        head_height = 124
+        head_height = _head_height(labels, FRAME_WIDTH - 2 * FRAME_PADDING) + 2 * FRAME_PADDING
         head = Frame(MARGIN_LEFT, MARGIN_BOTTOM + self.height - head_height, FRAME_WIDTH,
                      head_height, id="head")
         left_first = Frame(MARGIN_LEFT, MARGIN_BOTTOM, COLUMN_WIDTH, self.height - head_height,
@@ -133,23 +137,36 @@ class DocumentTemplate(BaseDocTemplate):
         part = getattr(flowable, "part_name", None)
         if part is not None:
             self.part = part
+            if flowable.part_key:
+                self.part_pages.setdefault(flowable.part_key, self.page)
+
+
+def _head_height(labels: Labels, width: float) -> float:
+    """The height of the head over the first page of names (the part's
+    heading and its one line), so that the names begin right under it."""
+    styles = document_styles()
+    heading = BidiParagraph(inline_markup(labels.signatories_part), styles["part"])
+    line = BidiParagraph(inline_markup(labels.signed_by + "."), styles["note"])
+    return (heading.wrap(width, 1_000)[1] + styles["part"].spaceAfter
+            + line.wrap(width, 1_000)[1] + 1)
 
 
 def draw_line(canv: Canvas, x: float, y: float, text: str, line_face: str, size: float, colour: Color, *,
-               max_width: float | None = None, align_right: bool = False) -> float:
-    """One line of typed text with a font per script (shortened with an
-    ellipsis to max_width), for headers and footers."""
-    runs = []
-    for font, run in script_runs(text):
-        if font == ARABIC:
-            run = arabic_reshaper.reshape(run)
-        bold = line_face.endswith("Bold") or line_face.endswith("BoldItalic")
-        italic = "Italic" in line_face
-        runs.append((face(font, bold, italic) if font != SERIF else line_face, run))
-    if has_arabic(text):
-        # One line: reorder it as a whole for display.
-        visual = get_display("".join(run for _, run in runs))
-        runs = [(face(font, False, False) if font != SERIF else line_face, run) for font, run in script_runs(visual)]
+              max_width: float | None = None, align_right: bool = False) -> float:
+    """One line of typed text on the baseline y, with a font per script
+    (shortened with an ellipsis to max_width), for headers and footers.
+    Gives its width. Text that HarfBuzz shapes or that runs right to left is
+    set as a one-line paragraph, so that it is shaped and ordered like the
+    rest of the document."""
+    if needs_shaping(text) or has_right_to_left(text):
+        paragraph = _line_paragraph(text, line_face, size, colour.hexval(), max_width)
+        width = paragraph.line_width
+        start = x - width if align_right else x
+        paragraph.drawOn(canv, start, y - paragraph.baseline)
+        return width
+    bold = line_face.endswith("Bold") or line_face.endswith("BoldItalic")
+    italic = "Italic" in line_face
+    runs = [(face(font, bold, italic) if font != SERIF else line_face, run) for font, run in script_runs(text)]
     if max_width is not None:
         total = 0.0
         kept = []
@@ -178,6 +195,30 @@ def draw_line(canv: Canvas, x: float, y: float, text: str, line_face: str, size:
     return width
 
 
+@lru_cache(maxsize=32)
+def _line_paragraph(text: str, line_face: str, size: float, colour: str, max_width: float | None) -> BidiParagraph:
+    """A one-line paragraph of text, cut word by word (then with an
+    ellipsis) until it fits max_width; made once per header text."""
+    style = ParagraphStyle("line", fontName=line_face, fontSize=size, leading=size * 1.25,
+                           textColor=toColor(colour), wordWrap=None, splitLongWords=0)
+    available = max_width if max_width is not None else 10_000
+    words = text.split()
+    kept = len(words)
+    while True:
+        shown = " ".join(words[:kept]) + ("" if kept == len(words) else " …")
+        paragraph = BidiParagraph(inline_markup(shown), style)
+        paragraph.wrap(available, 1_000)
+        lines = paragraph.blPara.lines
+        if len(lines) <= 1 or kept <= 1:
+            break
+        kept -= 1
+    line = lines[0] if lines else None
+    extra = 0.0 if line is None else (line.extraSpace if hasattr(line, "extraSpace") else line[0])
+    paragraph.line_width = min(available, available - extra)
+    paragraph.baseline = paragraph.height - size  # ReportLab's first baseline sits one font size down
+    return paragraph
+
+
 class FolioCanvas(Canvas):
     """Writes the folio forms ("pagina 3 van 41") once the page count is
     known, just before saving: one pass, no page kept in memory."""
@@ -185,6 +226,8 @@ class FolioCanvas(Canvas):
     folio_label: Callable[[int, int], str] = staticmethod(lambda page, pages: f"{page}/{pages}")
     creation_date: str = "D:20000101000000+00'00'"
     page_total = 0
+    part_pages: dict[str, int] = {}
+    contents_keys: list[str] = []  # the parts a contents page lists, if there is one
 
     def save(self):
         total = self.page_total = self.getPageNumber() - 1
@@ -194,6 +237,14 @@ class FolioCanvas(Canvas):
             self.setFont(SERIF, 8.5)
             self.setFillColor(GREY)
             self.drawCentredString(centre, FOOTER_Y, self.folio_label(page, total))
+            self.endForm()
+        for key in self.contents_keys:
+            # Drawn where the contents line ends: right-aligned at the origin.
+            self.beginForm(f"contents-{key}", lowerx=-100, lowery=-10, upperx=10, uppery=30)
+            self.setFont(SERIF, 11)
+            self.setFillColor(INK)
+            page = self.part_pages.get(key)
+            self.drawRightString(0, 0, str(page) if page else "–")
             self.endForm()
         super().save()
 

@@ -25,12 +25,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Document, Letter, Signature, utcnow
-from ..states import Kind, LetterState, ParagraphStatus, SignatureStatus
+from ..states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
 from .build import compile_document
 from .contract import CompiledDocument, Contribution, DocumentData, Signatory, index_letter
 
@@ -128,9 +128,11 @@ def document_data(letter: Letter, *, session=None) -> DocumentData:
     published = letter.state == LetterState.PUBLISHED
     is_organisation = Signature.kind == Kind.ORGANISATION
     created = (letter.published_at if published else None) or letter.updated_at or letter.created_at
+    counted = _counted(letter.id)
     return DocumentData(
         title=letter.title,
         subtitle=letter.subtitle or "",
+        addressee=letter.addressee or "",
         organiser=letter.organiser or "",
         place_date=letter.place_date or "",
         contact=letter.contact or "",
@@ -149,10 +151,40 @@ def document_data(letter: Letter, *, session=None) -> DocumentData:
         ),
         contributions=_contributions(session, letter),
         created=created,
+        timezone=letter.timezone or "Europe/Brussels",
         publication_date=letter.publication_date if published else None,
         revision=letter.data_revision,
+        text_version=letter.version or 1,
         url=f"{current_app.config.get('BASE_URL', '')}/letters/{letter.slug}",
+        logo=_logo(session, letter),
+        logo_mime=letter.logo_mime or "",
+        **_gathering_counts(session, counted, is_organisation),
     )
+
+
+def _gathering_counts(session, counted, is_organisation) -> dict[str, int]:
+    """How the counted signatures were gathered and checked (the colophon),
+    in one pass over the letter's signatures."""
+    def number(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = session.execute(
+        select(
+            number(Signature.source == Source.ONLINE),
+            number(Signature.source.in_((Source.PAPER, Source.EMAIL))),
+            number(is_organisation),
+            number(and_(is_organisation, Signature.verified_at.is_not(None))),
+        ).where(counted)
+    ).one()
+    names = ("confirmed_by_email", "typed_in", "organisation_count", "organisations_verified")
+    return {name: int(value or 0) for name, value in zip(names, row)}
+
+
+def _logo(session, letter: Letter) -> bytes | None:
+    """The logo's bytes (a deferred column: read only when there is one)."""
+    if not letter.logo_mime:
+        return None
+    return session.scalar(select(Letter.logo).where(Letter.id == letter.id))
 
 
 def compile_letter(letter: Letter, *, session=None) -> CompiledDocument:

@@ -48,6 +48,9 @@ def document_styles() -> dict[str, ParagraphStyle]:
             "title-subtitle", fontName=italic, fontSize=14, leading=19, alignment=TA_CENTER, textColor=GREY
         ),
         "title-line": style("title-line", fontSize=11, leading=16, alignment=TA_CENTER),
+        "title-addressee": style(
+            "title-addressee", fontName=italic, fontSize=12, leading=17, alignment=TA_CENTER
+        ),
         "title-small": style(
             "title-small", fontSize=8.5, leading=12, alignment=TA_CENTER, textColor=GREY
         ),
@@ -68,6 +71,11 @@ def document_styles() -> dict[str, ParagraphStyle]:
         "signoff-name": style("signoff-name", alignment=TA_RIGHT, fontName=bold),
         "note": style("note", fontName=italic, fontSize=9.5, leading=13, textColor=GREY, spaceAfter=10),
         "column-heading": style("column-heading", fontName=bold, fontSize=10.5, leading=14),
+        "contents": style("contents", fontSize=11, leading=22),
+        "colophon": style("colophon", fontSize=9.5, leading=13.5, spaceAfter=6),
+        "colophon-heading": style("colophon-heading", fontName=bold, fontSize=10.5, leading=14, spaceBefore=10,
+                                  spaceAfter=4, keepWithNext=1),
+        "colophon-command": style("colophon-command", fontSize=9.5, leading=13.5, leftIndent=18, spaceAfter=2),
         "name": style("name", fontSize=NAME_SIZE, leading=NAME_LEADING, leftIndent=HANGING_INDENT,
                       firstLineIndent=-HANGING_INDENT),
         "others": style("others", fontName=italic, fontSize=NAME_SIZE + 0.5, leading=NAME_LEADING + 1),

@@ -7,10 +7,14 @@ document. The signing form and the PDF therefore build a motivating paragraph
 with the same function (`build_paragraph`), style and frame width defined
 here, so the two can never disagree.
 
-ReportLab has no font fallback, so text is split into runs per script and each
-run gets a font that has its glyphs. Arabic is reshaped (letters joined) before
-line breaking so that widths are those of the printed glyphs; the document
-reorders each broken line for right-to-left display on its own.
+DESIGN §5: every script a signatory may use is printed in a bundled Noto
+font, shaped by HarfBuzz (`shaping`): ReportLab has no font fallback, so text
+is split into runs per script, each run gets a font that has its glyphs, and
+the characters between runs (spaces, punctuation, digits) go with the run
+they belong to. Scripts whose letters look small beside the Latin are set a
+little larger, matched by the height of their letters as measured from the
+fonts. Lines are broken in logical order; each broken line is put in display
+order on its own (`BidiParagraph`).
 """
 from __future__ import annotations
 
@@ -20,22 +24,23 @@ from functools import cache, lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import arabic_reshaper
-from bidi import algorithm as bidi_algorithm
 from bidi import get_base_level
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import ParaLines
+
+from . import shaping
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
 SERIF = "NotoSerif"
 ARABIC = "NotoNaskhArabic"
+HEBREW = "NotoSerifHebrew"
+DEVANAGARI = "NotoSerifDevanagari"
 ETHIOPIC = "NotoSerifEthiopic"
 # Fallbacks for characters Noto Serif lacks: emoji (monochrome outlines, as
 # ReportLab cannot draw colour glyphs) and other symbols.
@@ -56,30 +61,49 @@ FRAME_INNER_WIDTH = FRAME_WIDTH - 2 * FRAME_PADDING
 BODY_SIZE = 10.5
 BODY_LEADING = 14.5
 
-_FONT_FILES = {
+# family → (regular file, bold file or None, written right to left)
+_FAMILIES = {
+    ARABIC: ("NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf", True),
+    HEBREW: ("NotoSerifHebrew-Regular.ttf", "NotoSerifHebrew-Bold.ttf", True),
+    DEVANAGARI: ("NotoSerifDevanagari-Regular.ttf", "NotoSerifDevanagari-Bold.ttf", False),
+    ETHIOPIC: ("NotoSerifEthiopic-Regular.ttf", "NotoSerifEthiopic-Bold.ttf", False),
+    EMOJI: ("NotoEmoji-Regular.ttf", None, False),
+    SYMBOLS: ("NotoSansSymbols2-Regular.ttf", None, False),
+}
+_SERIF_FILES = {
     SERIF: "NotoSerif-Regular.ttf",
     f"{SERIF}-Bold": "NotoSerif-Bold.ttf",
     f"{SERIF}-Italic": "NotoSerif-Italic.ttf",
     f"{SERIF}-BoldItalic": "NotoSerif-BoldItalic.ttf",
-    ARABIC: "NotoNaskhArabic-Regular.ttf",
-    f"{ARABIC}-Bold": "NotoNaskhArabic-Bold.ttf",
-    ETHIOPIC: "NotoSerifEthiopic-Regular.ttf",
-    f"{ETHIOPIC}-Bold": "NotoSerifEthiopic-Bold.ttf",
-    EMOJI: "NotoEmoji-Regular.ttf",
-    SYMBOLS: "NotoSansSymbols2-Regular.ttf",
 }
+
+# The letters whose median height stands for a script's "x-height" (for the
+# Latin: the lower-case letters without ascenders).
+_LATIN_X_LETTERS = "acemnorsuvwxz"
+_SCRIPT_LETTERS = {
+    ARABIC: "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    HEBREW: "אבגדהוזחטיכלמנסעפצקרשת",
+    DEVANAGARI: "कखगघचछजझटठडढणतथदधनपफबभमयरलवशषसह",
+    ETHIOPIC: "ሀለሐመሠረሰሸቀበተቸኀነኘአከኸወዐዘዠየደጀገጠጨጰጸፀፈፐ",
+}
+# Never smaller than the Latin, and at most this much larger.
+_MAX_SCALE = 1.25
 
 
 @cache
 def register_fonts() -> None:
-    for name, filename in _FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
-    for family in (ARABIC, ETHIOPIC):
-        pdfmetrics.registerFontFamily(
-            family, normal=family, bold=f"{family}-Bold", italic=family, boldItalic=f"{family}-Bold"
-        )
-    for family in (EMOJI, SYMBOLS):
-        pdfmetrics.registerFontFamily(family, normal=family, bold=family, italic=family, boldItalic=family)
+    """Register the bundled fonts, each shapable by HarfBuzz."""
+    shaping.install()
+    for name, filename in _SERIF_FILES.items():
+        pdfmetrics.registerFont(shaping.ShapingFont(name, str(FONT_DIR / filename)))
+    for family, (regular, bold, right_to_left) in _FAMILIES.items():
+        pdfmetrics.registerFont(shaping.ShapingFont(family, str(FONT_DIR / regular), right_to_left=right_to_left))
+        bold_name = family
+        if bold is not None:
+            bold_name = f"{family}-Bold"
+            pdfmetrics.registerFont(
+                shaping.ShapingFont(bold_name, str(FONT_DIR / bold), right_to_left=right_to_left))
+        pdfmetrics.registerFontFamily(family, normal=family, bold=bold_name, italic=family, boldItalic=bold_name)
     pdfmetrics.registerFontFamily(
         SERIF,
         normal=SERIF,
@@ -87,6 +111,26 @@ def register_fonts() -> None:
         italic=f"{SERIF}-Italic",
         boldItalic=f"{SERIF}-BoldItalic",
     )
+
+
+@cache
+def size_scales() -> dict[str, float]:
+    """Face name → how much larger than the surrounding Latin its text is
+    set, so that its letters look as large: the median height of the
+    script's letters against the Latin x-height, both measured from the
+    font files, kept between 1 and `_MAX_SCALE`."""
+    register_fonts()
+    latin = shaping.median_height(SERIF, _LATIN_X_LETTERS)
+    scales: dict[str, float] = {}
+    for family, letters in _SCRIPT_LETTERS.items():
+        _, bold, _ = _FAMILIES[family]
+        height = shaping.median_height(family, letters)
+        scale = round(min(max(latin / height, 1.0), _MAX_SCALE), 3) if height else 1.0
+        if scale != 1.0:
+            scales[family] = scale
+            if bold is not None:
+                scales[f"{family}-Bold"] = scale
+    return scales
 
 
 @cache
@@ -113,8 +157,21 @@ def paragraph_style() -> ParagraphStyle:
 
 # --- scripts ----------------------------------------------------------------
 
-_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
-_ETHIOPIC_RANGES = ((0x1200, 0x139F), (0x2D80, 0x2DDF), (0xAB00, 0xAB2F))
+_SCRIPT_RANGES = (
+    (ARABIC, ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))),
+    (HEBREW, ((0x0591, 0x05FF), (0xFB1D, 0xFB4F))),
+    (DEVANAGARI, ((0x0900, 0x097F), (0xA8E0, 0xA8FF), (0x1CD0, 0x1CFF))),
+    (ETHIOPIC, ((0x1200, 0x139F), (0x2D80, 0x2DDF), (0xAB00, 0xAB2F))),
+)
+_RIGHT_TO_LEFT = (ARABIC, HEBREW)
+# Characters that HarfBuzz must see to print right: the scripts that join or
+# reorder, and combining marks of any script (Vietnamese, points, harakat).
+_COMPLEX_RANGES = ((0x0590, 0x08FF), (0x0900, 0x0DFF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF), (0xA8E0, 0xA8FF),
+                   (0x1CD0, 0x1CFF))
+_JOINERS = frozenset({0x200C, 0x200D})  # zero-width (non-)joiner: part of the run they stand in
+# Invisible format characters that only print as gaps or empty boxes.
+_INVISIBLE = frozenset({0x200B, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
+_MARK = "mark"  # a combining mark: the font of the letter it sits on
 
 
 @cache
@@ -130,39 +187,48 @@ def _in_ranges(code: int, ranges) -> bool:
 
 @lru_cache(maxsize=8192)
 def font_for_char(char: str) -> str | None:
-    """The font a character needs, or None when it takes the font of its
-    neighbours (spaces, digits and punctuation stay with their run).
+    """The font a character needs; None when it is neutral (spaces, digits,
+    punctuation: they go with the text they belong to), `_MARK` for a
+    combining mark.
 
-    ReportLab has no font fallback, so this is it: Arabic and Ge'ez by range,
+    ReportLab has no font fallback, so this is it: the scripts by range,
     then Noto Serif when it has the glyph, then the emoji and symbol fonts."""
     code = ord(char)
-    if _in_ranges(code, _ARABIC_RANGES):
-        return ARABIC
-    if _in_ranges(code, _ETHIOPIC_RANGES):
-        return ETHIOPIC
+    for font, ranges in _SCRIPT_RANGES:
+        if _in_ranges(code, ranges):
+            return font
+    category = unicodedata.category(char)
+    if category in ("Mn", "Me") or code in _JOINERS:
+        return _MARK
     in_serif = code in _coverage(SERIF)
-    if char.isspace() or (unicodedata.category(char)[0] in "NPZ" and in_serif):
+    if char.isspace() or (category[0] in "NPZ" and in_serif):
         return None
     if in_serif:
         return SERIF
     for fallback in (EMOJI, SYMBOLS):
         if code in _coverage(fallback):
             return fallback
-    if unicodedata.category(char)[0] in "NPZ":
+    if category[0] in "NPZ":
         return None
     return SERIF
+
+
+def _class_of(ranges) -> str:
+    return "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in ranges)
 
 
 @cache
 def _outside_serif() -> re.Pattern:
     """Matches any character that is not set in Noto Serif as it stands: a
     text without one is a single run, found without a loop per character."""
+    script_ranges = [rng for _, ranges in _SCRIPT_RANGES for rng in ranges]
     codes = sorted(
         code
         for code in _coverage(SERIF)
         if code > 0x20
-        and not _in_ranges(code, _ARABIC_RANGES)
-        and not _in_ranges(code, _ETHIOPIC_RANGES)
+        and not _in_ranges(code, script_ranges)
+        and unicodedata.category(chr(code)) not in ("Mn", "Me")
+        and code not in _JOINERS
     )
     ranges: list[list[int]] = []
     for code in codes:
@@ -170,46 +236,82 @@ def _outside_serif() -> re.Pattern:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    body = "".join(
-        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
-        for low, high in ranges
-    )
-    return re.compile(f"[^ {body}]")
-
-
-# Invisible format characters (zero-width joiner, variation selectors, …):
-# without glyph substitution they can only print as gaps or empty boxes, so
-# they are dropped.
-_INVISIBLE = frozenset({0x200B, 0x200D, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
+    return re.compile(f"[^ {_class_of(ranges)}]")
 
 
 def script_runs(text: str) -> list[tuple[str, str]]:
-    """Split text into (font, run) pairs; neutral characters join the run
-    they stand in."""
+    """Split text into (font, run) pairs. A combining mark stays with its
+    letter; spaces, digits and punctuation between two runs of one font stay
+    in it (when it has them: Ge'ez has no comma), elsewhere they are set in
+    Noto Serif, like the text around them."""
     if not _outside_serif().search(text):
         return [(SERIF, text)] if text else []
-    runs: list[tuple[str, list[str]]] = []
+    tagged: list[list] = []  # [font or None, chars]
     for char in text:
-        font = font_for_char(char)
         if ord(char) in _INVISIBLE:
             continue
-        if runs and (font is None or font == runs[-1][0]):
-            runs[-1][1].append(char)
-        elif font is None:
-            runs.append((SERIF, [char]))
+        font = font_for_char(char)
+        if font == _MARK:
+            font = tagged[-1][0] if tagged else SERIF
+            if font is None:
+                font = SERIF
+                tagged[-1][0] = SERIF
+        if tagged and tagged[-1][0] == font:
+            tagged[-1][1].append(char)
         else:
-            runs.append((font, [char]))
-    return [(font, "".join(chars)) for font, chars in runs]
+            tagged.append([font, [char]])
+    for index, (font, chars) in enumerate(tagged):
+        if font is not None:
+            continue
+        before = tagged[index - 1][0] if index else None
+        after = tagged[index + 1][0] if index + 1 < len(tagged) else None
+        coverage = _coverage(before) if before is not None else frozenset()
+        if before is not None and before == after and all(ord(char) in coverage for char in chars):
+            tagged[index][0] = before
+        else:
+            tagged[index][0] = SERIF
+    runs: list[tuple[str, str]] = []
+    for font, chars in tagged:
+        run = "".join(chars)
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + run)
+        else:
+            runs.append((font, run))
+    return runs
 
 
 @cache
-def _arabic_pattern() -> re.Pattern:
-    return re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _ARABIC_RANGES) + "]")
+def _pattern(ranges: tuple) -> re.Pattern:
+    return re.compile(f"[{_class_of(ranges)}]")
 
 
-def has_arabic(text: str) -> bool:
-    """Whether any character of text is set in the Arabic font."""
-    return _arabic_pattern().search(text) is not None
+@cache
+def _complex_pattern() -> re.Pattern:
+    """The characters of `_COMPLEX_RANGES`, every combining mark of the
+    Basic Multilingual Plane, and anything beyond it (emoji, rare scripts:
+    few texts have them, and shaping them costs only time)."""
+    ranges: list[list[int]] = [list(rng) for rng in _COMPLEX_RANGES]
+    for code in range(0x0300, 0x10000):
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
+            if ranges and code == ranges[-1][1] + 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return re.compile(f"[{_class_of(ranges)}]|[\U00010000-\U0010FFFF]")
+
+
+def needs_shaping(text: str) -> bool:
+    """Whether HarfBuzz changes how text prints: joined or reordered scripts,
+    combining marks. Other text keeps ReportLab's faster path."""
+    return _complex_pattern().search(text) is not None
+
+
+_RTL_RANGES = tuple(rng for font, ranges in _SCRIPT_RANGES if font in _RIGHT_TO_LEFT for rng in ranges)
+
+
+def has_right_to_left(text: str) -> bool:
+    """Whether any character of text is written right to left."""
+    return _pattern(_RTL_RANGES).search(text) is not None
 
 
 # --- markup -------------------------------------------------------------------
@@ -221,10 +323,8 @@ _FACES = {
     (SERIF, True, False): f"{SERIF}-Bold",
     (SERIF, False, True): f"{SERIF}-Italic",
     (SERIF, True, True): f"{SERIF}-BoldItalic",
-    (ARABIC, True, False): f"{ARABIC}-Bold",
-    (ARABIC, True, True): f"{ARABIC}-Bold",
-    (ETHIOPIC, True, False): f"{ETHIOPIC}-Bold",
-    (ETHIOPIC, True, True): f"{ETHIOPIC}-Bold",
+    **{(family, True, italic): f"{family}-Bold"
+       for family, (_, bold, _) in _FAMILIES.items() if bold is not None for italic in (False, True)},
 }
 
 
@@ -235,12 +335,10 @@ def face(font: str, bold: bool, italic: bool) -> str:
 
 def inline_markup(text: str, *, bold: bool = False) -> str:
     """ReportLab markup for one line of typed text: escaped, one `<font>` per
-    script run (Arabic reshaped, so widths are those of the joined glyphs).
-    Inside `<b>`/`<i>` tags the registered font families pick the variant."""
+    script run. Inside `<b>`/`<i>` tags the registered font families pick
+    the variant; the paragraph shapes and sizes the runs (`BidiParagraph`)."""
     parts = []
     for font, run in script_runs(text):
-        if font == ARABIC:
-            run = arabic_reshaper.reshape(run)
         escaped = escape(run)
         if font == SERIF:
             parts.append(escaped)
@@ -260,85 +358,47 @@ def paragraph_markup(text: str, *, bold: bool = False) -> str:
 
 def is_rtl(text: str) -> bool:
     """True when the paragraph's base direction is right to left (its first
-    strong character is Arabic)."""
-    return has_arabic(text) and get_base_level(text) == 1
+    strong character is Arabic or Hebrew)."""
+    return has_right_to_left(text) and get_base_level(text) == 1
 
 
-def _visual_order(text: str, base_level: int) -> list[int]:
-    """The logical indices of text's characters in display order (Unicode
-    bidi algorithm, rules up to L2), for one line."""
-    storage = bidi_algorithm.get_empty_storage()
-    storage["base_level"] = base_level
-    storage["base_dir"] = ("L", "R")[base_level]
-    bidi_algorithm.get_embedding_levels(text, storage)
-    for index, char in enumerate(storage["chars"]):
-        char["index"] = index
-    bidi_algorithm.explicit_embed_and_overrides(storage, False)
-    bidi_algorithm.resolve_weak_types(storage, False)
-    bidi_algorithm.resolve_neutral_types(storage, False)
-    bidi_algorithm.resolve_implicit_levels(storage, False)
-    bidi_algorithm.reorder_resolved_levels(storage, False)
-    bidi_algorithm.apply_mirroring(storage, False)
-    return [(char["index"], char["ch"]) for char in storage["chars"]]
-
-
-def _reorder_words(words: list[str], base_level: int) -> list[str]:
-    """A line of plain words (one font) in display order."""
-    line = " ".join(words)
-    if not has_arabic(line):
-        return words
-    return "".join(char for _, char in _visual_order(line, base_level)).split(" ")
-
-
-def _reorder_frags(frags: list, base_level: int) -> list:
-    """A line of styled fragments in display order: the characters are
-    reordered, then regrouped into fragments of their original style."""
-    owners: list[int] = []
-    for number, frag in enumerate(frags):
-        owners.extend([number] * len(frag.text))
-    text = "".join(frag.text for frag in frags)
-    if not has_arabic(text):
-        return frags
-    display: list = []
-    for index, char in _visual_order(text, base_level):
-        owner = owners[index]
-        if display and display[-1][0] == owner:
-            display[-1][1].append(char)
-        else:
-            display.append((owner, [char]))
-    result = []
-    for owner, chars in display:
-        frag = frags[owner].clone()
-        frag.text = "".join(chars)
-        result.append(frag)
-    return result
+def _shaping_style(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
 
 
 class BidiParagraph(Paragraph):
-    """A Paragraph that breaks lines in logical order (so that widths and the
-    number of lines are those of the text as typed) and reorders each broken
-    line on its own for display. Reordering the whole paragraph before
-    breaking would reverse the order of its lines."""
+    """A Paragraph that shapes its text with HarfBuzz when the text needs it,
+    sets scripts at their matched size, breaks lines in logical order (so
+    that widths and the number of lines are those of the text as typed) and
+    puts each broken line in display order on its own. Reordering the whole
+    paragraph before breaking would reverse the order of its lines."""
+
+    def _setup(self, text, style, bulletText, frags, cleaner):
+        super()._setup(text, style, bulletText, frags, cleaner)
+        if frags is not None:  # a part of a split paragraph: done already
+            return
+        scales = size_scales()
+        shaped = False
+        for frag in self.frags:
+            scale = scales.get(getattr(frag, "fontName", ""))
+            if scale:
+                frag.fontSize = round(frag.fontSize * scale, 2)
+            shaped = shaped or needs_shaping(getattr(frag, "text", ""))
+        if shaped and not self.style.shaping:
+            self.style = _shaping_style(self.style)
 
     def drawPara(self, debug=0):
-        lines_before = self.blPara
-        if not has_arabic(self.getPlainText()):
+        lines = self.blPara
+        if lines.kind != 1:  # one font, one direction: nothing to reorder
             return super().drawPara(debug)
-        base_level = 1 if self.style.alignment == TA_RIGHT else 0
-        reordered = ParaLines(**lines_before.__dict__)
-        if lines_before.kind == 0:
-            reordered.lines = [
-                (extra, _reorder_words(list(words), base_level)) for extra, words in lines_before.lines
-            ]
-        else:
-            reordered.lines = [
-                line.clone(words=_reorder_frags(line.words, base_level)) for line in lines_before.lines
-            ]
+        base = 1 if self.style.alignment == TA_RIGHT else 0
+        reordered = ParaLines(**lines.__dict__)
+        reordered.lines = [line.clone(words=shaping.reorder_line(line.words, base)) for line in lines.lines]
         self.blPara = reordered
         try:
             return super().drawPara(debug)
         finally:
-            self.blPara = lines_before
+            self.blPara = lines
 
 
 def rtl_style(style: ParagraphStyle) -> ParagraphStyle:
