@@ -33,6 +33,7 @@ from reportlab.pdfbase.ttfonts import ShapedStr, TTFont
 from reportlab.platypus import paragraph as rl_paragraph
 
 _writing = threading.local()  # the font whose PDF objects are being written
+_FIRST_SHAPING = threading.Lock()
 
 
 class ShapingFont(TTFont):
@@ -62,10 +63,13 @@ class ShapingFont(TTFont):
         # One HarfBuzz font per size, not one per word shaped.
         hb_font = self._hb_fonts.get(fontSize)
         if hb_font is None:
-            first = not self._hb_fonts
-            hb_font = self._hb_fonts[fontSize] = super().hbFont(fontSize)
-            if first:
-                self._fix_private_codes(hb_font)
+            with _FIRST_SHAPING:  # a background compile and a request may start together
+                hb_font = self._hb_fonts.get(fontSize)
+                if hb_font is None:
+                    hb_font = super().hbFont(fontSize)
+                    if not self._hb_fonts:
+                        self._fix_private_codes(hb_font)
+                    self._hb_fonts[fontSize] = hb_font
         return hb_font
 
     def private_texts(self) -> dict[int, str]:

@@ -104,8 +104,18 @@ def machine() -> str:
         accel = "with rl-accel" if _c_funcs else "without rl-accel"
     except ImportError:
         accel = "without rl-accel"
+    try:
+        import uharfbuzz
+
+        shaping = f", HarfBuzz {uharfbuzz.version_string()} (uharfbuzz {uharfbuzz.__version__})"
+    except ImportError:
+        shaping = ", no HarfBuzz"
     return (f"{os.cpu_count()} cores (`nproc`), {cpu}, Python {platform.python_version()}, "
-            f"ReportLab {reportlab.Version} {accel}")
+            f"ReportLab {reportlab.Version} {accel}{shaping}")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def table(rows: list[dict]) -> str:
@@ -126,7 +136,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_section(rows: list[dict]) -> None:
+def write_section(rows: list[dict], loads: tuple[str, str]) -> None:
     top = rows[-1]
     verdict = (
         f"At {top['signatories']:,} signatories and {top['paragraphs']:,} paragraphs: "
@@ -140,8 +150,11 @@ The verrijkte opinie compiled by `signatory.pdf.build.compile_document`, from
 generated data (names in several scripts, one paragraph of about 700
 characters per five signatories, one in twenty of them Arabic), each size in
 its own process; peak memory is that process's `ru_maxrss` (the interpreter
-and the fonts included). The compile is single-threaded: on a shared machine
-the wall time includes waiting for a core, the CPU time does not.
+and the fonts included). Arabic names and paragraphs are shaped by HarfBuzz
+(joined, marks placed), like every text that needs it. The compile is
+single-threaded: on a shared machine the wall time includes waiting for a
+core, the CPU time does not. Load average before / after the run:
+{loads[0]} / {loads[1]}.
 
 Reproduce: `.venv/bin/python tests/benchmarks/bench_pdf.py` (about a minute;
 `--sizes 100 1000 --no-write` for a quick look).
@@ -170,6 +183,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     arguments = parser.parse_args()
     rows = []
+    load_before = load_average()
     for size in arguments.sizes:
         row = measure(size)
         rows.append(row)
@@ -178,7 +192,7 @@ def main() -> None:
     print()
     print(table(rows))
     if not arguments.no_write:
-        write_section(rows)
+        write_section(rows, (load_before, load_average()))
         print(f"\nwritten to {ROOT / 'BENCHMARKS.md'}")
 
 
