@@ -245,3 +245,10 @@ def test_the_reshaper_is_gone():
     assert "arabic-reshaper" not in pyproject and '"uharfbuzz>=' in pyproject
     source = "".join(path.read_text() for path in (ROOT / "signatory").rglob("*.py"))
     assert "arabic_reshaper" not in source
+
+
+def test_a_typed_private_use_character_is_left_out():
+    # The shaper keeps glyphs without a character there; a typed one must
+    # not print one of them (an Arabic joined form in a Latin name).
+    assert ts.script_runs("Jan\ue000 Peeters") == [(ts.SERIF, "Jan Peeters")]
+    assert ts.script_runs("محمد\uf8ff علي") == [(ts.ARABIC, "محمد علي")]

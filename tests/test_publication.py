@@ -233,10 +233,22 @@ def test_an_erasure_after_publication_makes_a_new_dated_version(app, client):
     assert "Blijft" in text and "Gewist" not in text
 
 
-def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, client):
+def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, client, monkeypatch):
+    import threading
+
     from signatory.pdf import store
     from signatory.models import Document
 
+    # Hold the background compile until the pending state has been seen: a
+    # one-signature letter would otherwise be ready before the test looks.
+    release = threading.Event()
+    compile_document = store.compile_document
+
+    def held_compile(data, *, draft):
+        release.wait(60)
+        return compile_document(data, draft=draft)
+
+    monkeypatch.setattr(store, "compile_document", held_compile)
     app.config["PDF_INLINE_SECONDS"] = 0  # every letter counts as large
     with app.app_context():
         letter = make_letter()
@@ -245,6 +257,7 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
         db.session.commit()
         assert db.session.scalar(select(Document.status)) == "pending"
     pending = client.get("/letters/brief/document.pdf")
+    release.set()
     assert pending.status_code == 503 and pending.headers["Retry-After"]
     store.wait_for_compiles()
     response = client.get("/letters/brief/document.pdf")

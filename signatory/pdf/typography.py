@@ -174,11 +174,20 @@ _INVISIBLE = frozenset({0x200B, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
 _MARK = "mark"  # a combining mark: the font of the letter it sits on
 
 
+_PRIVATE_USE = (0xE000, 0xF8FF)
+
+
+def _is_private_use(code: int) -> bool:
+    return _PRIVATE_USE[0] <= code <= _PRIVATE_USE[1]
+
+
 @cache
 def _coverage(font: str) -> frozenset[int]:
-    """The code points a bundled font has a glyph for."""
+    """The code points a bundled font has a glyph for. Not the private use
+    area: there the shaper keeps its glyphs without a character (`shaping`),
+    and a typed private character means nothing in these fonts."""
     register_fonts()
-    return frozenset(pdfmetrics.getFont(font).face.charToGlyph)
+    return frozenset(code for code in pdfmetrics.getFont(font).face.charToGlyph if not _is_private_use(code))
 
 
 def _in_ranges(code: int, ranges) -> bool:
@@ -248,7 +257,7 @@ def script_runs(text: str) -> list[tuple[str, str]]:
         return [(SERIF, text)] if text else []
     tagged: list[list] = []  # [font or None, chars]
     for char in text:
-        if ord(char) in _INVISIBLE:
+        if ord(char) in _INVISIBLE or _is_private_use(ord(char)):
             continue
         font = font_for_char(char)
         if font == _MARK:
