@@ -191,7 +191,7 @@ def _direction_items(items: list) -> list:
     result = []
     for item in items:
         frag, text = item
-        if hasattr(frag, "cbDefn") or not _is_right_to_left_font(frag.fontName) or not _DIGITS.search(text):
+        if not _DIGITS.search(text) or hasattr(frag, "cbDefn") or not _is_right_to_left_font(frag.fontName):
             result.append(item)
             continue
         position = 0
@@ -209,6 +209,8 @@ def shape_frag_word(word, *args, **kwargs):
     """ReportLab's `shapeFragWord`, one font and one direction at a time."""
     if isinstance(word, ttfonts.ShapedFragWord):
         return word
+    if len(word) == 2 and not _DIGITS.search(word[1][1]):
+        return _shape_single(word)  # the common case: one fragment, no digits
     items = _direction_items(word[1:])
     if len(items) == 1:
         return _shape_single(word)
@@ -429,7 +431,15 @@ def reorder_line(frags: list, base: int) -> list:
                 classes.append(kind)
     if not any_rtl and base == 0:
         return frags
-    ordered, levels = _display_order(pieces, _levels(classes, base))
+    if base == 1 and all(kind in ("R", "WS") for kind in classes):
+        # All right to left (most lines of an Arabic paragraph): the words in
+        # reverse, the line's trailing spaces kept at its end.
+        end = len(classes)
+        while end and classes[end - 1] == "WS":
+            end -= 1
+        ordered, levels = pieces[:end][::-1] + pieces[end:], [1] * end + [base] * (len(pieces) - end)
+    else:
+        ordered, levels = _display_order(pieces, _levels(classes, base))
     merged: list[list] = []  # [frag, [pieces]] in display order
     for (frag, piece), level in zip(ordered, levels):
         if piece is not None and level % 2 and not isinstance(piece, ShapedStr):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache, lru_cache
+from itertools import groupby
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -169,9 +170,12 @@ _RIGHT_TO_LEFT = (ARABIC, HEBREW)
 _COMPLEX_RANGES = ((0x0590, 0x08FF), (0x0900, 0x0DFF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF), (0xA8E0, 0xA8FF),
                    (0x1CD0, 0x1CFF))
 _JOINERS = frozenset({0x200C, 0x200D})  # zero-width (non-)joiner: part of the run they stand in
+_JOINER_CHARACTERS = re.compile("[\u200c\u200d]")
 # Invisible format characters that only print as gaps or empty boxes.
 _INVISIBLE = frozenset({0x200B, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
 _MARK = "mark"  # a combining mark: the font of the letter it sits on
+# Left out of typed text: the invisible characters, and the private use area.
+_LEFT_OUT = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_INVISIBLE)) + "\ue000-\uf8ff]")
 
 
 _PRIVATE_USE = (0xE000, 0xF8FF)
@@ -255,33 +259,31 @@ def script_runs(text: str) -> list[tuple[str, str]]:
     Noto Serif, like the text around them."""
     if not _outside_serif().search(text):
         return [(SERIF, text)] if text else []
-    tagged: list[list] = []  # [font or None, chars]
-    for char in text:
-        if ord(char) in _INVISIBLE or _is_private_use(ord(char)):
-            continue
-        font = font_for_char(char)
+    text = _LEFT_OUT.sub("", text)
+    tagged: list[list] = []  # [font or None, run]
+    for font, chars in groupby(text, key=font_for_char):
+        run = "".join(chars)
         if font == _MARK:
-            font = tagged[-1][0] if tagged else SERIF
-            if font is None:
-                font = SERIF
+            if not tagged:
+                tagged.append([SERIF, run])
+                continue
+            if tagged[-1][0] is None:
                 tagged[-1][0] = SERIF
-        if tagged and tagged[-1][0] == font:
-            tagged[-1][1].append(char)
+            tagged[-1][1] += run
         else:
-            tagged.append([font, [char]])
-    for index, (font, chars) in enumerate(tagged):
+            tagged.append([font, run])
+    for index, (font, run) in enumerate(tagged):
         if font is not None:
             continue
         before = tagged[index - 1][0] if index else None
         after = tagged[index + 1][0] if index + 1 < len(tagged) else None
-        coverage = _coverage(before) if before is not None else frozenset()
-        if before is not None and before == after and all(ord(char) in coverage for char in chars):
-            tagged[index][0] = before
-        else:
-            tagged[index][0] = SERIF
+        keep = before is not None and before == after and all(ord(char) in _coverage(before) for char in run)
+        tagged[index][0] = before if keep else SERIF
     runs: list[tuple[str, str]] = []
-    for font, chars in tagged:
-        run = "".join(chars)
+    for font, run in tagged:
+        if _JOINER_CHARACTERS.search(run):  # kept only where the font has them
+            coverage = _coverage(font)
+            run = "".join(char for char in run if ord(char) not in _JOINERS or ord(char) in coverage)
         if runs and runs[-1][0] == font:
             runs[-1] = (font, runs[-1][1] + run)
         else:
