@@ -5,7 +5,7 @@ import logging
 from contextlib import contextmanager
 from functools import wraps
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -68,10 +68,10 @@ def tune_sqlite(engine: Engine) -> None:
 
 
 def is_read_only_request() -> bool:
+    if has_app_context() and g.get("sqlite_read_phase"):
+        return True  # a request's or a background job's reading phase
     if not has_request_context():
         return False
-    if g.get("sqlite_read_phase"):
-        return True
     return request.method in READ_ONLY_METHODS and request.endpoint not in WRITING_GET_ENDPOINTS
 
 

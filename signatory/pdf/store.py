@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -409,10 +409,18 @@ def _compile_in_background(app, document_id: int) -> None:
                 if letter is None:
                     return
                 published = bool(document.published)
+                letter_id, data_revision = letter.id, document.data_revision
+                # The long read in a deferred transaction: on SQLite a
+                # compile of many names must not hold the write lock that
+                # signers need (the write below takes it briefly).
+                session.rollback()
+                g.sqlite_read_phase = True
+                letter = session.get(Letter, letter_id)
                 data = document_data(letter, session=session)
-                data.revision = document.data_revision
+                data.revision = data_revision
                 compiled = compile_document(data, draft=not published)
                 session.rollback()  # end the long read; write in a short transaction
+                g.sqlite_read_phase = False
                 document = session.get(Document, document_id)
                 if document is None:
                     return
@@ -421,6 +429,7 @@ def _compile_in_background(app, document_id: int) -> None:
             except Exception as error:  # recorded on the row, never lost
                 log.exception("compiling document %s failed", document_id)
                 session.rollback()
+                g.sqlite_read_phase = False
                 session.execute(
                     update(Document)
                     .where(Document.id == document_id)
