@@ -28,11 +28,11 @@ def render_http_error(error: HTTPException):
         # A view already made the answer (the rate-limited signing form).
         return error.response
     messages = {
-        400: _("Je aanvraag kon niet verwerkt worden."),
-        403: _("Je hebt geen toegang tot deze pagina."),
+        400: _("Uw aanvraag kon niet verwerkt worden."),
+        403: _("U hebt geen toegang tot deze pagina."),
         404: _("Deze pagina bestaat niet (meer)."),
         405: _("Deze pagina kan niet op deze manier opgevraagd worden."),
-        413: _("Wat je verstuurde is te groot."),
+        413: _("Wat u verstuurde is te groot."),
         429: _("Te veel aanvragen na elkaar. Wacht even en probeer opnieuw."),
     }
     message = messages.get(error.code, error.description or "")

@@ -53,13 +53,13 @@ class SignatureFieldsMixin:
     first_name = StringField(
         _l("Voornaam"),
         filters=[_strip],
-        validators=[DataRequired(_l("Vul je voornaam in.")), Length(max=FIELD_LIMITS["first_name"]), ControlCharacterCheck()],
+        validators=[DataRequired(_l("Vul uw voornaam in.")), Length(max=FIELD_LIMITS["first_name"]), ControlCharacterCheck()],
         render_kw={"autocomplete": "given-name"},
     )
     last_name = StringField(
-        _l("Naam"),
+        _l("Familienaam"),
         filters=[_strip],
-        validators=[DataRequired(_l("Vul je naam in.")), Length(max=FIELD_LIMITS["last_name"]), ControlCharacterCheck()],
+        validators=[DataRequired(_l("Vul uw familienaam in.")), Length(max=FIELD_LIMITS["last_name"]), ControlCharacterCheck()],
         render_kw={"autocomplete": "family-name"},
     )
     function = StringField(
@@ -79,13 +79,13 @@ class SignatureFieldsMixin:
         _l("Gemeente"),
         filters=[_strip],
         validators=[Optional(), Length(max=FIELD_LIMITS["place"]), ControlCharacterCheck()],
-        description=_l("'Gedaan te …': verschijnt bij je naam."),
+        description=_l("'Gedaan te …': verschijnt bij uw naam."),
         render_kw={"autocomplete": "address-level2"},
     )
     paragraph = TextAreaField(
         _l("Motiverende paragraaf (niet verplicht, max. 10 lijnen)"),
         validators=[Optional(), Length(max=MAX_PARAGRAPH_CHARS), ControlCharacterCheck()],
-        description=_l("Waarom teken je? Maximaal tien lijnen zoals ze in het document gedrukt worden."),
+        description=_l("Waarom tekent u? Maximaal tien lijnen zoals ze in het document gedrukt worden."),
         render_kw={"rows": 8},
     )
     consent_name = BooleanField(_l("Mijn naam (of die van mijn organisatie) mag onder de tekst verschijnen."))
@@ -118,7 +118,7 @@ class SignForm(SignatureFieldsMixin, FlaskForm):
         _l("Ik teken"),
         choices=choices((Kind.PERSON.value, _l("in eigen naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
         default=Kind.PERSON.value,
-        validators=[DataRequired(_l("Kies of je in eigen naam of namens een organisatie tekent."))],
+        validators=[DataRequired(_l("Kies of u in eigen naam of namens een organisatie tekent."))],
     )
     organisation = StringField(
         _l("Naam van de organisatie"),
@@ -129,8 +129,8 @@ class SignForm(SignatureFieldsMixin, FlaskForm):
     email = EmailField(
         _l("E-mailadres"),
         filters=[_strip],
-        validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=FIELD_LIMITS["email"]), ControlCharacterCheck()],
-        description=_l("Je krijgt een link om je handtekening te bevestigen. Nooit gepubliceerd."),
+        validators=[DataRequired(_l("Vul uw e-mailadres in.")), Length(max=FIELD_LIMITS["email"]), ControlCharacterCheck()],
+        description=_l("U krijgt een link om uw handtekening te bevestigen. Nooit gepubliceerd."),
         render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
     )
     # A field people never see; bots fill it in.
@@ -161,7 +161,7 @@ class ResendForm(FlaskForm):
     email = EmailField(
         _l("E-mailadres"),
         filters=[_strip],
-        validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=254), ControlCharacterCheck()],
+        validators=[DataRequired(_l("Vul uw e-mailadres in.")), Length(max=254), ControlCharacterCheck()],
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )
 

@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
         format_date=format_date, format_datetime=format_datetime, format_number=format_decimal
     )
 
+    from . import labels
+
+    labels.init_app(app)
+
     @app.context_processor
     def language_context():
         return {"current_language": current_language, "LANGUAGES": LANGUAGES}

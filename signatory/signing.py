@@ -162,7 +162,7 @@ def check_paragraph(paragraph: str) -> str:
     if not fits:
         raise SigningError(
             _l(
-                "Je paragraaf neemt %(lines)d lijnen in het document; het maximum is %(max)d. "
+                "Uw paragraaf neemt %(lines)d lijnen in het document; het maximum is %(max)d. "
                 "Kort hem wat in.",
                 lines=lines,
                 max=MAX_PARAGRAPH_LINES,
@@ -194,7 +194,7 @@ def clean_details(details: SignatureDetails) -> SignatureDetails:
         if not getattr(cleaned, name):
             raise SigningError(_l("Vul dit veld in."), name)
     if not cleaned.kind:
-        raise SigningError(_l("Kies of je in eigen naam of namens een organisatie tekent."), "kind")
+        raise SigningError(_l("Kies of u in eigen naam of namens een organisatie tekent."), "kind")
     if cleaned.kind == Kind.ORGANISATION and not cleaned.organisation:
         raise SigningError(_l("Vul de naam van de organisatie in."), "organisation")
     if cleaned.kind == Kind.PERSON:
@@ -232,7 +232,7 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
         raise LetterNotSignable(_l("Deze brief kan niet meer ondertekend worden."))
     details = clean_details(details)
     if not details.email:
-        raise SigningError(_l("Vul je e-mailadres in."), "email")
+        raise SigningError(_l("Vul uw e-mailadres in."), "email")
     email, email_key = normalise_email(details.email)
     values = signature_values(letter, details, email=email, email_key=email_key, ip_hash=hash_ip(ip))
     # On the session's connection, in its transaction, without the ORM layer.
@@ -376,7 +376,7 @@ def manageable_signature(token: str) -> Signature:
     if signature.letter.state == LetterState.PUBLISHED:
         raise LinkError(
             _l("De brief is gepubliceerd; handtekeningen kunnen niet meer gewijzigd worden. "
-               "Wil je gewist worden, neem dan contact op met de organisator.")
+               "Wilt u gewist worden, neem dan contact op met de organisator.")
         )
     return signature
 
@@ -392,7 +392,7 @@ def change(signature: Signature, details: SignatureDetails) -> list[str]:
     and organisation make the signature what it is: to change those, withdraw
     and sign again. A changed paragraph goes back to moderation."""
     if signature.status not in LIVE_STATUSES:
-        raise SigningError(_l("Deze handtekening werd ingetrokken; je kan opnieuw tekenen."))
+        raise SigningError(_l("Deze handtekening werd ingetrokken; u kunt opnieuw tekenen."))
     details.kind = signature.kind
     details.organisation = signature.organisation
     details = clean_details(details)

@@ -209,7 +209,7 @@ def test_signing_sends_one_complete_email_over_smtp(smtp_app, smtp, signer):
 
     # Dutch signer, Dutch e-mail.
     assert '<html lang="nl">' in html
-    assert "Bevestig je handtekening" in message["Subject"]
+    assert "Bevestig uw handtekening" in message["Subject"]
     assert "Goeiedag," in plain_text(message) and "Ayşe" not in plain_text(message), "nothing typed goes to an unconfirmed address"
 
     assert signer.client.get(path_of(confirm_link)).status_code == 200

@@ -113,7 +113,7 @@ def test_validation_errors_come_back_with_the_form_filled_in(app, signer):
     html = response.get_data(as_text=True)
     assert 'class="error-summary"' in html
     assert html.index('class="error-summary"') < html.index('name="first_name"'), "summary on top"
-    assert "Vul je voornaam in." in html
+    assert "Vul uw voornaam in." in html
     assert "Dit is geen geldig e-mailadres." in html
     assert 'value="Sint-Niklaas"' in html
     assert "Mijn paragraaf</textarea>" in html

@@ -177,7 +177,7 @@ def blank_form_pdf(form: BlankForm, gettext: Callable[[str], str]) -> bytes:
         [LABEL_WIDTH, width - LABEL_WIDTH - 60 * mm, 10 * mm, 50 * mm], ruled=(1, 3),
     )
     story += [
-        blank(_("Naam")),
+        blank(_("Familienaam")),
         blank(_("Voornaam")),
         Spacer(1, 3 * mm),
         _p(_("Onderschrijft de tekst"), styles["body"]),

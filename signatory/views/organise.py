@@ -14,6 +14,7 @@ from .. import exports, letters, mail, moderation, overview, paper
 from ..auth import grantees, manageable_letters, organiser_letter_or_404, ungranted_organisers
 from ..database import reads_only_from_here
 from ..extensions import db
+from ..i18n import current_language
 from ..letters import LetterError, LetterSource
 from ..markup import to_html
 from ..signing import SigningError
@@ -251,35 +252,36 @@ def _download(body, mimetype: str, filename: str) -> Response:
 
 @bp.get("/letters/<slug>/signatures.csv")
 def signatures_csv(slug: str):
+    """Headers and words in the organiser's language, times in the letter's zone."""
     letter = organiser_letter_or_404(slug)
-    chunks = exports.signatures_csv(letter, by=current_user)
+    chunks = exports.signatures_csv(letter, by=current_user, language=current_language())
     db.session.commit()
     reads_only_from_here()
-    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", f"{slug}-handtekeningen.csv")
+    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", f"{slug}-{_('handtekeningen')}.csv")
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx_export(slug: str, export, filename: str) -> Response:
-    body = export(organiser_letter_or_404(slug), by=current_user)
+def _xlsx_export(slug: str, export, filename: str, title: str) -> Response:
+    body = export(organiser_letter_or_404(slug), by=current_user, language=current_language(), title=title)
     db.session.commit()
     return _download(body, XLSX, f"{slug}-{filename}.xlsx")
 
 
 @bp.get("/letters/<slug>/signatures.xlsx")
 def signatures_xlsx(slug: str):
-    return _xlsx_export(slug, exports.signatures_xlsx, "handtekeningen")
+    return _xlsx_export(slug, exports.signatures_xlsx, _("handtekeningen"), _("handtekeningen"))
 
 
 @bp.get("/letters/<slug>/notify-by-post.csv")
 def postal_notify_csv(slug: str):
     letter = organiser_letter_or_404(slug)
-    body = exports.postal_notify_csv(letter, by=current_user)
+    body = exports.postal_notify_csv(letter, by=current_user, language=current_language())
     db.session.commit()
-    return _download(body, "text/csv; charset=utf-8", f"{slug}-verwittigen-per-post.csv")
+    return _download(body, "text/csv; charset=utf-8", f"{slug}-{_('verwittigen-per-post')}.csv")
 
 
 @bp.get("/letters/<slug>/notify-by-post.xlsx")
 def postal_notify_xlsx(slug: str):
-    return _xlsx_export(slug, exports.postal_notify_xlsx, "verwittigen-per-post")
+    return _xlsx_export(slug, exports.postal_notify_xlsx, _("verwittigen-per-post"), _("per post"))

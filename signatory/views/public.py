@@ -63,7 +63,7 @@ def _refuse_rate_limited(_limit):
     form = SignForm(formdata=request.form, meta={"csrf": False})
     return _refuse(
         request.view_args["slug"], form, 429,
-        _("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; je gegevens staan er nog."),
+        _("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; uw gegevens staan er nog."),
     )
 
 
@@ -149,7 +149,7 @@ def sign(slug: str):
             form.csrf_token.errors = []
             return _refuse(
                 slug, form, 400,
-                _("Je formulier was verlopen of onvolledig. Je gegevens staan er nog: verstuur het opnieuw."),
+                _("Uw formulier was verlopen of onvolledig. Uw gegevens staan er nog: verstuur het opnieuw."),
             )
         return _refuse(slug, form, 422)
     if form.is_bot:
@@ -224,12 +224,12 @@ def manage(token: str):
                 status = 422
             else:
                 db.session.commit()
-                flash(_("Je wijzigingen zijn bewaard.") if changed else _("Er was niets gewijzigd."))
+                flash(_("Uw wijzigingen zijn bewaard.") if changed else _("Er was niets gewijzigd."))
                 return redirect(url_for("public.manage", token=token), 303)
         else:
             status = 400 if form.csrf_token.errors else 422
             if form.csrf_token.errors:
-                form.form_errors.append(_("Je formulier was verlopen. Je gegevens staan er nog: verstuur het opnieuw."))
+                form.form_errors.append(_("Uw formulier was verlopen. Uw gegevens staan er nog: verstuur het opnieuw."))
     response = make_response(
         render_template(
             "public/manage.html", signature=signature, letter=signature.letter, form=form,
@@ -285,7 +285,7 @@ def resend(slug: str):
     if not form.validate():
         if form.csrf_token.errors:
             form.csrf_token.errors = []
-            form.form_errors.append(_("Je formulier was verlopen. Je adres staat er nog: verstuur het opnieuw."))
+            form.form_errors.append(_("Uw formulier was verlopen. Uw adres staat er nog: verstuur het opnieuw."))
             return _render_resend(letter, form, status=400)
         return _render_resend(letter, form, status=422)
     signing.resend_links(letter, form.email.data)

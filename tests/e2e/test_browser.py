@@ -125,7 +125,7 @@ def test_a_citizen_signs_on_a_phone_confirms_and_is_counted(live_server, page_at
         expect(page.locator(f"#{name}")).to_be_checked()
     page.locator("form.sign-form button[type=submit]").click()
 
-    expect(page.locator("h1")).to_contain_text("kijk in je mailbox")
+    expect(page.locator("h1")).to_contain_text("kijk in uw mailbox")
     assert page.url.split("#")[0].endswith(f"/letters/{live_server.slug}/thanks")
     assert _api(page, live_server)["signatures"] == 0, "an unconfirmed signature does not count"
 
@@ -150,7 +150,7 @@ def test_a_citizen_signs_on_a_phone_confirms_and_is_counted(live_server, page_at
     assert manage_link.startswith(live_server.url + "/manage/")
 
     page.goto(confirm_link)
-    expect(page.locator("h1")).to_contain_text("je handtekening telt")
+    expect(page.locator("h1")).to_contain_text("uw handtekening telt")
     page.goto(live_server.letter_url())
     assert _counter(page) == "1", "the counter shows the confirmation at once"
     api = _api(page, live_server)
@@ -250,7 +250,7 @@ def test_ten_lines_at_the_margin_are_accepted(live_server, page_at):
     _fill_required(page)
     page.locator("#paragraph").fill(paragraph_of(10))
     page.locator("form.sign-form button[type=submit]").click()
-    expect(page.locator("h1")).to_contain_text("kijk in je mailbox")
+    expect(page.locator("h1")).to_contain_text("kijk in uw mailbox")
     with live_server.app.app_context():
         assert db.session.query(Signature).one().paragraph == paragraph_of(10)
 
@@ -285,7 +285,7 @@ def test_the_whole_form_works_without_javascript(live_server, page_at):
 
     page.locator("#email").fill("fatima@example.org")
     page.locator("form.sign-form button[type=submit]").click()
-    expect(page.locator("h1")).to_contain_text("kijk in je mailbox")
+    expect(page.locator("h1")).to_contain_text("kijk in uw mailbox")
     with live_server.app.app_context():
         signature = db.session.query(Signature).one()
         assert (signature.kind, signature.organisation, signature.function) == (
@@ -296,7 +296,7 @@ def test_the_whole_form_works_without_javascript(live_server, page_at):
     [message] = outbox_messages(live_server.app)
     [confirm_link] = links(message, "confirm")
     page.goto(confirm_link)
-    expect(page.locator("h1")).to_contain_text("je handtekening telt")
+    expect(page.locator("h1")).to_contain_text("uw handtekening telt")
     page.goto(live_server.letter_url())
     assert _counter(page) == "1"
 
@@ -356,7 +356,7 @@ def test_a_token_removed_in_the_browser_keeps_the_form(live_server, page_at):
     expect(page.locator("#paragraph")).to_have_value("Kort en goed.")
     expect(summary).to_be_focused()
     page.locator("form.sign-form button[type=submit]").click()
-    expect(page.locator("h1")).to_contain_text("kijk in je mailbox")
+    expect(page.locator("h1")).to_contain_text("kijk in uw mailbox")
 
 
 # --- (e) keyboard ------------------------------------------------------------------------
