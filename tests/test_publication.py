@@ -173,7 +173,7 @@ def test_published_paragraphs_are_linkable_and_attributed_as_consented(app, clie
         named_id = named.id
     html = client.get("/letters/brief/paragraphs").get_data(as_text=True)
     assert "Met naam." in html and "Nele Naam" in html and f'id="p-{named_id}"' in html
-    assert "Zonder naam." in html and "een ondertekenaar uit Lier" in html
+    assert "Zonder naam." in html and 'een ondertekenaar uit <bdi dir="auto">Lier</bdi>' in html
     assert "Nog niet gemodereerd." not in html and "Niet publiceren." not in html
 
 

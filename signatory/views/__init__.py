@@ -58,3 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(onboarding.bp)
     app.register_blueprint(letter_files.bp)
     app.register_blueprint(letter_settings.bp)
+    # Fonts for scripts a phone may lack (issue 12)
+    from . import fonts
+
+    app.register_blueprint(fonts.bp)

@@ -13,13 +13,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from flask_babel import format_decimal, gettext as _
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
-from .. import signing
+from .. import signing, tokens
 from ..database import (
     database_unavailable,
     reads_before_writes,
@@ -32,7 +33,7 @@ from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
 from ..letters import public_letter_or_404, public_letters, signing_target
 from ..markup import to_html, to_plain_text
-from ..models import Letter, Signature
+from ..models import Document, Letter, Signature
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
 from .caching import cacheable
@@ -106,8 +107,10 @@ def _published_extras(letter: Letter) -> dict:
     from .publication import PARAGRAPHS_PER_PAGE
 
     paragraphs = publication.published_paragraphs(letter, limit=PARAGRAPHS_PER_PAGE + 1)
+    document = publication.frozen_document(letter)
     return {
-        "document": publication.frozen_document(letter),
+        "document": document,
+        "document_size": _size_in_words(_stored_length(document)) if document is not None else "",
         "paragraphs": paragraphs[:PARAGRAPHS_PER_PAGE],
         "more_paragraphs": len(paragraphs) > PARAGRAPHS_PER_PAGE,
         "answers": publication.answers_of(letter),
@@ -132,6 +135,19 @@ def _sign_unavailable(slug: str):
     return response
 
 
+def _stored_length(document) -> int:
+    """The PDF's size, asked of the database (the bytes stay deferred)."""
+    return db.session.scalar(select(func.length(Document.pdf)).where(Document.id == document.id)) or 0
+
+
+def _size_in_words(size: int) -> str:
+    if not size:
+        return ""
+    if size < 1_000_000:
+        return _("%(size)s kB", size=format_decimal(max(1, round(size / 1000))))
+    return _("%(size)s MB", size=format_decimal(round(size / 1_000_000, 1)))
+
+
 @bp.post("/letters/<slug>/sign")
 @csrf.exempt  # the form checks its own token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
@@ -153,7 +169,7 @@ def sign(slug: str):
             )
         return _refuse(slug, form, 422)
     if form.is_bot:
-        return redirect(url_for("public.thanks", slug=slug), 303)
+        return _to_thanks(slug, form)
     try:
         signing.sign(target, form.details(current_language()), ip=request.remote_addr)
     except signing.LetterNotSignable as error:
@@ -164,13 +180,27 @@ def sign(slug: str):
         form.add_domain_error(error)
         return _refuse(slug, form, 422)
     db.session.commit()
+    return _to_thanks(slug, form)
+
+
+SENT_TO = "sent_to"
+
+
+def _to_thanks(slug: str, form: SignForm):
+    """To the thanks page, which shows the address as typed, once (a typo
+    like gmail.con is visible there); the same whether or not it had signed."""
+    session[SENT_TO] = {"slug": slug, "email": form.email.data or ""}
     return redirect(url_for("public.thanks", slug=slug), 303)
 
 
 @bp.get("/letters/<slug>/thanks")
 def thanks(slug: str):
     letter = public_letter_or_404(slug)
-    return render_template("public/thanks.html", letter=letter)
+    sent = session.pop(SENT_TO, None)
+    sent_to = sent.get("email") if isinstance(sent, dict) and sent.get("slug") == slug else None
+    response = make_response(render_template("public/thanks.html", letter=letter, sent_to=sent_to))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/api/paragraph-lines")
@@ -200,7 +230,12 @@ def confirm(token: str):
     except signing.LinkError as error:
         return _link_problem(error)
     db.session.commit()
-    response = make_response(render_template("public/confirmed.html", signature=signature, letter=signature.letter))
+    response = make_response(
+        render_template(
+            "public/confirmed.html", signature=signature, letter=signature.letter,
+            manage_url=url_for("public.manage", token=tokens.make_token(tokens.MANAGE, signature.id)),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -233,7 +268,7 @@ def manage(token: str):
     response = make_response(
         render_template(
             "public/manage.html", signature=signature, letter=signature.letter, form=form,
-            withdraw_form=WithdrawForm(), token=token, max_lines=MAX_PARAGRAPH_LINES,
+            token=token, max_lines=MAX_PARAGRAPH_LINES,
         ),
         status,
     )
@@ -241,12 +276,22 @@ def manage(token: str):
     return response
 
 
-@bp.post("/manage/<token>/withdraw")
+@bp.route("/manage/<token>/withdraw", methods=["GET", "POST"])
 def withdraw(token: str):
+    """GET asks once more (and changes nothing: mail scanners follow links);
+    the POST withdraws."""
     try:
         signature = signing.manageable_signature(token)
     except signing.LinkError as error:
         return _link_problem(error)
+    if request.method == "GET":
+        if signature.status == SignatureStatus.WITHDRAWN:
+            return redirect(url_for("public.manage", token=token), 303)
+        response = make_response(
+            render_template("public/withdraw.html", letter=signature.letter, form=WithdrawForm(), token=token)
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
     signing.withdraw(signature)
     db.session.commit()
     return render_template("public/withdrawn.html", letter=signature.letter)
