@@ -422,7 +422,7 @@ def test_the_error_summary_takes_the_focus_after_a_failed_submit(live_server, pa
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()
-    expect(summary).to_contain_text("Naam")
+    expect(summary).to_contain_text("Familienaam")
     expect(summary).to_contain_text("E-mailadres")
     # The summary's links lead to the fields.
     summary.locator("a[href='#last_name']").click()
