@@ -89,15 +89,17 @@ def signatures_per_day(letter: Letter) -> list[tuple[date, int]]:
     return [(first + timedelta(days=offset), days.get(first + timedelta(days=offset), 0)) for offset in range(span + 1)]
 
 
-def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(step * magnitude)
-        if top >= value:
-            return top
-    return value
+def axis_steps(value: int) -> tuple[int, int]:
+    """(step, number of steps) for the count axis: a whole step of 1, 2 or
+    5 times a power of ten, at most five of them, covering `value`."""
+    value = max(int(value), 1)
+    magnitude = 1
+    while True:
+        for base in (1, 2, 5):
+            step = base * magnitude
+            if step * 5 >= value:
+                return step, -(-value // step)
+        magnitude *= 10
 
 
 def chart_svg(per_day: list[tuple[date, int]], *, title: str, label_for=None, width: int = 720, height: int = 260) -> Markup:
@@ -114,10 +116,11 @@ def chart_svg(per_day: list[tuple[date, int]], *, title: str, label_for=None, wi
     if not per_day:
         parts.append(f'<text class="chart__empty" x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle">–</text></svg>')
         return Markup("".join(parts))
-    peak = _nice_max(max(count for _day, count in per_day))
-    for fraction in (0, 0.25, 0.5, 0.75, 1):
-        y = top + plot_h - fraction * plot_h
-        value = round(peak * fraction)
+    step, steps = axis_steps(max(count for _day, count in per_day))
+    peak = step * steps
+    for index in range(steps + 1):
+        y = top + plot_h - plot_h * index / steps
+        value = step * index
         parts.append(f'<line class="chart__grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="chart__label" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     slot = plot_w / len(per_day)

@@ -57,6 +57,9 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
     signature.status_before_rejection = None
     signature.erased_at = utcnow()
     db.session.flush()
+    from .corrections import forget_corrections
+
+    forget_corrections(signature)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.signature_id == signature.id))
     if was_counted:
         adjust_counts(signature, -1)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, func, literal, select
+from sqlalchemy.orm import aliased
 
 from . import audit, mail
 from .database import insert_ignoring_conflicts
@@ -98,14 +99,34 @@ def _render_notice(letter: Letter, language: str) -> tuple[str, str, str]:
     )
 
 
-def _eligible(letter: Letter, language: str):
+def _asked(letter: Letter, signature=Signature):
     return and_(
-        Signature.letter_id == letter.id,
-        Signature.status == SignatureStatus.CONFIRMED,
-        Signature.consent_notify.is_(True),
-        Signature.email.is_not(None),
-        Signature.email != "",
+        signature.letter_id == letter.id,
+        signature.status == SignatureStatus.CONFIRMED,
+        signature.consent_notify.is_(True),
+        signature.email.is_not(None),
+        signature.email != "",
+    )
+
+
+def _eligible(letter: Letter, language: str):
+    """Who gets a notice: one per person, even one who signed twice (for
+    themselves and for an organisation): the address's first signature that
+    asked speaks for it, unless a notice already went to the address."""
+    other = aliased(Signature)
+    noticed = aliased(Signature)
+    first_of_person = ~select(other.id).where(
+        _asked(letter, other), other.email_key == Signature.email_key, other.id < Signature.id,
+    ).exists()
+    not_yet_told = ~select(OutboxMessage.id).join(noticed, noticed.id == OutboxMessage.signature_id).where(
+        OutboxMessage.letter_id == letter.id, OutboxMessage.kind == NOTICE_KIND,
+        noticed.email_key == Signature.email_key, noticed.id != Signature.id,
+    ).exists()
+    return and_(
+        _asked(letter),
         (Signature.language == language) if language == "en" else (Signature.language != "en"),
+        first_of_person,
+        not_yet_told,
     )
 
 

@@ -58,7 +58,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(onboarding.bp)
     app.register_blueprint(letter_files.bp)
     app.register_blueprint(letter_settings.bp)
-    # Fonts for scripts a phone may lack (issue 12)
-    from . import fonts
+    # Fonts for scripts a phone may lack; correcting a signature (issue 12)
+    from . import corrections, floods, fonts
 
     app.register_blueprint(fonts.bp)
+    app.register_blueprint(corrections.bp)
+    app.register_blueprint(floods.bp)

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import moderation, privacy
+from .. import floods, moderation, privacy
 from ..auth import can_manage, organiser_letter_or_404
 from ..extensions import db
 from ..models import AuditEntry, Signature, User
@@ -144,6 +144,7 @@ def signatures(slug: str):
     return render_template(
         "organise/signatures.html", letter=letter, rows=rows, total=total, flt=flt, page=page,
         has_more=total > page * LIST_PAGE_SIZE, statuses=[s.value for s in SignatureStatus],
+        bursts=floods.bursts(letter), rejected_groups=floods.rejected_groups(letter), action_form=ActionForm(),
     )
 
 

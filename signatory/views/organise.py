@@ -162,6 +162,18 @@ def open_letter(slug: str):
     return _letter_action(slug, letters.open_letter, _("De brief is open: er kan getekend worden."))
 
 
+@bp.get("/letters/<slug>/close")
+def confirm_close(slug: str):
+    """Closing asks first, with the draft PDF and what is still open."""
+    letter = organiser_letter_or_404(slug)
+    if letter.state != LetterState.OPEN:
+        return redirect(url_for("organise.letter", slug=slug), 303)
+    return render_template(
+        "organise/confirm_close.html", letter=letter, action_form=ActionForm(),
+        queue_counts=moderation.queue_counts(letter), unverified=moderation.unverified_organisation_count(letter),
+    )
+
+
 @bp.post("/letters/<slug>/close")
 def close_letter(slug: str):
     return _letter_action(slug, letters.close_letter, _("De brief is afgesloten: er kan niet meer getekend worden."))

@@ -192,3 +192,37 @@ class PaperForm(SignatureFieldsMixin, FlaskForm):
 class EraseForm(FlaskForm):
     confirm = BooleanField(_l("Ja, wis de persoonsgegevens van deze ondertekenaar definitief."),
                            validators=[DataRequired(_l("Vink aan dat je dit wil."))])
+
+
+class CorrectionForm(SignatureFieldsMixin, FlaskForm):
+    """An organiser corrects a signature: the signing form's fields, a reason
+    for the audit log, and whether a changed paragraph is approved at once."""
+
+    kind = RadioField(
+        _l("Tekent"),
+        choices=choices((Kind.PERSON.value, _l("in persoonlijke naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
+        validators=[DataRequired(_l("Kies persoon of organisatie."))],
+    )
+    organisation = StringField(_l("Naam van de organisatie"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
+    email = EmailField(_l("E-mailadres"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])])
+    reason = StringField(
+        _l("Reden van de correctie (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
+        description=_l("Bijvoorbeeld: tikfout overgenomen van het papieren formulier. Komt in het auditlogboek."),
+    )
+    approve_paragraph = BooleanField(_l("De paragraaf is nagelezen: keur hem meteen goed"))
+
+    def validate_paragraph(self, field):
+        # The ten-line rule is checked by corrections.correct (a paper
+        # form's override stays).
+        pass
+
+    def validate_organisation(self, field):
+        if self.kind.data == Kind.ORGANISATION and not field.data:
+            raise ValidationError(_l("Vul de naam van de organisatie in."))
+
+    def validate_email(self, field):
+        if field.data:
+            try:
+                normalise_email(field.data)
+            except SigningError as error:
+                raise ValidationError(str(error.message)) from None

@@ -18,7 +18,7 @@ from ..auth import organiser_letter_or_404
 from ..extensions import db
 from ..letters import public_letter_or_404
 from ..models import Answer
-from ..moderation import unverified_organisation_count
+from ..moderation import queue_counts, unverified_organisation_count
 from ..states import LetterState
 from .caching import cacheable
 from .organise_forms import _no_controls
@@ -83,7 +83,27 @@ def _attach_error(form: FlaskForm, error: publication.PublicationError) -> None:
 @bp.get("/organise/letters/<slug>/publication")
 @login_required
 def overview(slug: str):
-    return _render_publication(organiser_letter_or_404(slug))
+    # Back from the confirmation: the date and manner as they were typed.
+    typed = PublishForm(formdata=request.args, meta={"csrf": False}) if request.args else None
+    return _render_publication(organiser_letter_or_404(slug), publish_form=typed)
+
+
+@bp.get("/organise/letters/<slug>/publish")
+@login_required
+def confirm_publish(slug: str):
+    """Publishing asks first: the date and manner as they will stand, the
+    draft PDF, and what is still open. The POST below publishes."""
+    letter = organiser_letter_or_404(slug)
+    if letter.state == LetterState.PUBLISHED:
+        return redirect(url_for("publication.overview", slug=slug), 303)
+    typed = PublishForm(formdata=request.args, meta={"csrf": False})
+    if not typed.validate():
+        return _render_publication(letter, publish_form=typed, status=422)
+    confirm = PublishForm(formdata=None, data=typed.data)
+    return render_template(
+        "organise/confirm_publish.html", letter=letter, form=confirm,
+        queue_counts=queue_counts(letter), unverified=unverified_organisation_count(letter),
+    )
 
 
 @bp.post("/organise/letters/<slug>/publish")

@@ -1,0 +1,170 @@
+"""An organiser corrects a signature at /organise/signatures/<id>/edit
+(issue 12.1, DESIGN §6): any field, with an optional reason; the audit log
+keeps old and new values; a changed paragraph goes back to moderation unless
+the organiser approves it; the signing rules still hold."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from conftest import csrf_token, login, make_letter, make_signature, make_user
+from signatory import corrections, paper, privacy, publication
+from signatory.extensions import db
+from signatory.models import AuditEntry, Letter, Signature
+from signatory.signing import SignatureDetails, SigningError
+
+
+def _form(signature: Signature, **changes) -> dict:
+    data = {
+        "first_name": signature.first_name, "last_name": signature.last_name, "kind": signature.kind,
+        "organisation": signature.organisation, "function": signature.function, "email": signature.email or "",
+        "place": signature.place, "address": signature.address, "paragraph": signature.paragraph,
+        "consent_name": "y" if signature.consent_name else "", "consent_paragraph": "y" if signature.consent_paragraph else "",
+        "consent_notify": "y" if signature.consent_notify else "",
+    }
+    data.update(changes)
+    return {name: value for name, value in data.items() if value not in ("", None, False)}
+
+
+def _entries(signature_id: int) -> list[dict]:
+    return [
+        json.loads(entry.detail)
+        for entry in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.signature_id == signature_id, AuditEntry.action == "signature.correct")
+        )
+    ]
+
+
+def test_an_organiser_fixes_a_typo_through_the_form_and_the_log_keeps_old_and_new(app, client):
+    with app.app_context():
+        signature = make_signature(make_letter(), first_name="Sükrü", place="Gnek", paragraph="Mijn reden.")
+        signature.paragraph_status = "approved"
+        make_user(admin=True)
+        db.session.commit()
+        signature_id = signature.id
+    login(client)
+    page = client.get(f"/organise/signatures/{signature_id}/edit")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="Gnek"' in html and 'name="reason"' in html
+    with app.app_context():
+        data = _form(db.session.get(Signature, signature_id), first_name="Şükrü", place="Genk",
+                     reason="Tikfout van het papieren formulier", csrf_token=csrf_token(html))
+    response = client.post(f"/organise/signatures/{signature_id}/edit", data=data)
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/organise/signatures/{signature_id}")
+    with app.app_context():
+        signature = db.session.get(Signature, signature_id)
+        assert (signature.first_name, signature.place) == ("Şükrü", "Genk")
+        assert signature.paragraph_status == "approved", "the paragraph did not change"
+        (entry,) = _entries(signature_id)
+        assert {"field": "first_name", "old": "Sükrü", "new": "Şükrü"} in entry["changes"]
+        assert {"field": "place", "old": "Gnek", "new": "Genk"} in entry["changes"]
+        assert entry["reason"] == "Tikfout van het papieren formulier"
+    assert "2 velden gecorrigeerd." in client.get(f"/organise/signatures/{signature_id}").get_data(as_text=True)
+
+
+def test_a_changed_paragraph_goes_back_to_moderation_unless_approved(app):
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        first = make_signature(letter, email="a@example.org", paragraph="Eerst.")
+        second = make_signature(letter, email="b@example.org", paragraph="Eerst.")
+        for signature in (first, second):
+            signature.paragraph_status = "approved"
+        db.session.commit()
+        revision = db.session.get(Letter, letter.id).data_revision
+        corrections.correct(first, SignatureDetails(**{**vars(corrections.details_of(first)), "paragraph": "Daarna."}), organiser)
+        corrections.correct(second, SignatureDetails(**{**vars(corrections.details_of(second)), "paragraph": "Daarna."}),
+                            organiser, approve_paragraph=True)
+        db.session.commit()
+        assert first.paragraph_status == "pending"
+        assert second.paragraph_status == "approved" and second.paragraph_moderated_by == organiser.id
+        assert _entries(first.id)[0]["paragraph"] == "pending" and _entries(second.id)[0]["paragraph"] == "approved"
+        assert db.session.get(Letter, letter.id).data_revision > revision, "the document's data changed"
+
+
+def test_signing_as_an_organisation_keeps_the_counters_right(app):
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        signature = make_signature(letter)
+        assert db.session.get(Letter, letter.id).organisation_count == 0
+        details = SignatureDetails(**{**vars(corrections.details_of(signature)), "kind": "organisation", "organisation": "Buurtwerk vzw"})
+        corrections.correct(signature, details, organiser)
+        db.session.commit()
+        letter = db.session.get(Letter, letter.id)
+        assert (letter.signature_count, letter.organisation_count) == (1, 1)
+        assert signature.organisation_key == "buurtwerk vzw"
+
+
+def test_the_signing_rules_hold_and_a_refusal_keeps_the_form(app, client):
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter, email="taken@example.org")
+        signature = make_signature(letter, email="mine@example.org")
+        make_user(admin=True)
+        signature_id = signature.id
+        with pytest.raises(SigningError):
+            corrections.correct(signature, SignatureDetails(**{**vars(corrections.details_of(signature)), "last_name": ""}),
+                                make_user("other@example.org", admin=True))
+        db.session.rollback()
+    login(client)
+    html = client.get(f"/organise/signatures/{signature_id}/edit").get_data(as_text=True)
+    with app.app_context():
+        data = _form(db.session.get(Signature, signature_id), email="Taken@Example.org", place="Nieuwe plaats",
+                     csrf_token=csrf_token(html))
+    response = client.post(f"/organise/signatures/{signature_id}/edit", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "al ondertekend" in page and 'value="Nieuwe plaats"' in page and 'id="error-summary"' in page
+    stale = client.post(f"/organise/signatures/{signature_id}/edit", data={**data, "csrf_token": "stale"})
+    assert stale.status_code == 400 and 'value="Nieuwe plaats"' in stale.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Signature, signature_id).email == "mine@example.org"
+
+
+def test_addresses_are_logged_as_changed_without_their_values_and_erasure_blanks_the_rest(app):
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        signature = paper.enter_form(
+            letter, SignatureDetails(first_name="Jan", last_name="Peters", address="Kerkstraat 1", consent_name=True),
+            source="paper", received_on=date.today(), organiser=organiser,
+        )
+        details = corrections.details_of(signature)
+        details.last_name, details.address, details.email = "Peeters", "Kerkstraat 10", "jan@example.org"
+        corrections.correct(signature, details, organiser, reason="adres aangevuld")
+        db.session.commit()
+        assert signature.email == "jan@example.org" and signature.email_key == "jan@example.org"
+        (entry,) = _entries(signature.id)
+        assert {"field": "address"} in entry["changes"] and {"field": "email"} in entry["changes"]
+        assert "Kerkstraat" not in json.dumps(entry) and "jan@example.org" not in json.dumps(entry)
+        privacy.erase(signature, organiser)
+        db.session.commit()
+        (entry,) = _entries(signature.id)
+        assert "Peters" not in json.dumps(entry) and "Peeters" not in json.dumps(entry) and entry["erased"]
+        assert [change["field"] for change in entry["changes"]] == ["last_name", "address", "email"]
+
+
+def test_who_may_correct_and_when(app, client):
+    with app.app_context():
+        letter = make_letter()
+        signature = make_signature(letter)
+        make_user("stranger@example.org")
+        signature_id, letter_id = signature.id, letter.id
+    assert "/organise/login" in client.get(f"/organise/signatures/{signature_id}/edit").headers["Location"]
+    login(client, "stranger@example.org")
+    assert client.get(f"/organise/signatures/{signature_id}/edit").status_code == 404
+    assert client.post(f"/organise/signatures/{signature_id}/edit", data={"first_name": "X"}).status_code in (400, 404)
+    with app.app_context():
+        publication.publish(db.session.get(Letter, letter_id), date(2030, 6, 20), "Verstuurd")
+        make_user(admin=True)
+        db.session.commit()
+    admin = app.test_client()
+    login(admin)
+    frozen = admin.get(f"/organise/signatures/{signature_id}/edit")
+    assert frozen.status_code == 303
+    assert "kan niet meer gecorrigeerd" in admin.get(frozen.headers["Location"]).get_data(as_text=True)
