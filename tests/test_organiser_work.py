@@ -3,6 +3,7 @@ person who signed twice; closing and publishing ask first and link the
 draft PDF; to-do lines at zero disappear; the chart's axis has whole steps."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -65,3 +66,71 @@ def test_the_charts_axis_has_whole_steps():
     svg = chart_svg([(date(2026, 6, day), count) for day, count in ((1, 3), (2, 1), (3, 2))], title="t")
     labels = [int(v) for v in re.findall(r'text-anchor="end">(\d+)</text>', svg)]
     assert labels == [0, 1, 2, 3]
+
+
+def test_closing_asks_first_and_links_the_draft_pdf(app, client):
+    from conftest import csrf_token, login, make_user
+
+    with app.app_context():
+        letter = make_letter()
+        make_signature(letter, paragraph="Wacht nog.")
+        make_user(admin=True)
+        letter_id = letter.id
+    login(client)
+    dashboard = client.get("/organise/letters/brief").get_data(as_text=True)
+    assert 'href="/organise/letters/brief/close"' in dashboard, "the dashboard asks first, it does not close"
+    question = client.get("/organise/letters/brief/close")
+    assert question.status_code == 200
+    html = question.get_data(as_text=True)
+    assert 'href="/organise/letters/brief/document.pdf"' in html and "1 paragraaf is nog niet gemodereerd" in html
+    with app.app_context():
+        from signatory.models import Letter
+
+        assert db.session.get(Letter, letter_id).state == "open", "asking changed nothing"
+    assert client.post("/organise/letters/brief/close", data={"csrf_token": csrf_token(html)}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Letter, letter_id).state == "closed"
+    assert client.get("/organise/letters/brief/close").status_code == 303, "nothing left to ask"
+
+
+def test_publishing_asks_first_with_the_date_manner_and_draft_pdf(app, client):
+    from conftest import csrf_token, login, make_user
+    from signatory.models import Letter
+
+    with app.app_context():
+        make_signature(make_letter())
+        make_user(admin=True)
+    login(client)
+    page = client.get("/organise/letters/brief/publication").get_data(as_text=True)
+    assert 'method="get" action="/organise/letters/brief/publish"' in page
+    missing = client.get("/organise/letters/brief/publish", query_string={"publication_date": "2030-06-20"})
+    assert missing.status_code == 422 and "Beschrijf hoe" in missing.get_data(as_text=True)
+    manner = "Verstuurd aan het parlement\nen op onze website"
+    question = client.get("/organise/letters/brief/publish", query_string={"publication_date": "2030-06-20", "publication_manner": manner})
+    assert question.status_code == 200
+    html = question.get_data(as_text=True)
+    assert "20 juni 2030" in html and "De brief nu publiceren?" in html
+    assert 'href="/organise/letters/brief/document.pdf"' in html
+    with app.app_context():
+        assert db.session.scalar(select(Letter.state)) == "open"
+    back = client.get(re.search(r'href="(/organise/letters/brief/publication\?[^"]+)"', html).group(1).replace("&amp;", "&"))
+    assert "Verstuurd aan het parlement" in back.get_data(as_text=True), "going back keeps what was typed"
+    data = dict(re.findall(r'<input type="hidden" name="(publication_\w+)" value="([^"]*)"', html))
+    data["csrf_token"] = csrf_token(html)
+    assert client.post("/organise/letters/brief/publish", data=data).status_code == 303
+    with app.app_context():
+        letter = db.session.scalar(select(Letter))
+        assert letter.state == "published" and letter.publication_manner == " ".join(manner.split())
+
+
+def test_to_do_lines_at_zero_disappear(app, client):
+    from conftest import login, make_user
+
+    with app.app_context():
+        make_signature(make_letter())
+        make_user(admin=True)
+    login(client)
+    html = client.get("/organise/letters/brief").get_data(as_text=True)
+    assert "wacht op moderatie" not in html and "wachten op moderatie" not in html
+    assert "niet geverifieerd" not in html.split('id="work-title"')[1].split("</section>")[0]
+    assert "Alles is bijgewerkt." in html

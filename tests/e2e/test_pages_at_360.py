@@ -43,6 +43,11 @@ def _fill(live_server) -> dict:
             fields = dict(fields)
             local = fields.pop("email_name", f"signer{n}")
             ids.append(make_signature(letter, email=f"{local}@example.org", **fields).id)
+        from signatory import signing
+
+        for n in range(12):  # a burst from one network, shown on the signatures page
+            burst = make_signature(letter, email=f"wave{n}@example.org", last_name=f"Golf {n}")
+            burst.ip_hash = signing.hash_ip("198.51.100.7")
         published = make_letter("gepubliceerd")
         for n, fields in enumerate(SIGNERS):
             fields = {k: v for k, v in fields.items() if k != "email_name"}
@@ -71,6 +76,9 @@ def organiser_pages(data: dict) -> list[str]:
         "/organise/letters/brief/publication",
         "/organise/letters/gepubliceerd/publication",
         f"/organise/signatures/{data['signature']}",
+        f"/organise/signatures/{data['signature']}/edit",
+        "/organise/letters/brief/close",
+        "/organise/letters/brief/publish?publication_date=2026-06-20&publication_manner=Verstuurd",
         "/organise/audit",
         "/organise/users",
         "/organise/password",
