@@ -94,6 +94,9 @@ def field_name(field: str) -> str:
 
 
 def init_app(app) -> None:
-    from . import labels
+    from . import audit_words, labels
 
-    app.jinja_env.globals.update(in_words=in_words, field_name=field_name, labels=labels)
+    app.jinja_env.globals.update(
+        in_words=in_words, field_name=field_name, labels=labels,
+        audit_title=audit_words.title, audit_details=audit_words.details_in_words,
+    )

@@ -168,3 +168,26 @@ def test_who_may_correct_and_when(app, client):
     frozen = admin.get(f"/organise/signatures/{signature_id}/edit")
     assert frozen.status_code == 303
     assert "kan niet meer gecorrigeerd" in admin.get(frozen.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_audit_log_reads_in_words(app, client):
+    from signatory import moderation
+
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        signature = make_signature(letter, place="Gnek", paragraph="Reden.", consent_notify=False)
+        moderation.moderate(signature, "approve", organiser)
+        details = corrections.details_of(signature)
+        details.place, details.consent_notify, details.paragraph = "Genk", True, "Betere reden."
+        corrections.correct(signature, details, organiser, reason="tikfout")
+        db.session.commit()
+        signature_id = signature.id
+    login(client)
+    for path in ("/organise/audit", f"/organise/signatures/{signature_id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Paragraaf goedgekeurd" in html and "was: te beoordelen" in html, path
+        assert "Handtekening gecorrigeerd" in html and "Gemeente: ‘Gnek’ → ‘Genk’" in html, path
+        assert "Verwittigen bij publicatie: nee → ja" in html, path
+        assert "de paragraaf gaat terug naar de moderatie" in html and "reden: tikfout" in html, path
+        assert "paragraph.approve" not in html and "previous=" not in html and "signature.correct" not in html, path
