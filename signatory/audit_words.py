@@ -147,7 +147,7 @@ def details_in_words(entry: AuditEntry) -> list[str]:
     if detail.get("erased"):
         phrases.append(_("de waarden zijn mee gewist"))
     for name, value in sorted(detail.items()):
-        if name in HIDDEN_DETAILS or value in (None, "", []):
+        if name in HIDDEN_DETAILS or value in (None, "", []) or (name.startswith("with_") and value is False):
             continue
         label = DETAIL_NAMES.get(name)
         label = str(label) if label is not None else name
