@@ -63,12 +63,18 @@ PAPER_FORM = {
     "kind": "person", "place": "Gent", "consent_name": "y",
 }
 
+CORRECTION = {
+    "first_name": "Ayşe", "last_name": "Yılmaz-Peeters", "kind": "organisation", "organisation": "Vzw Toegang",
+    "email": "ayse@example.org", "place": "Gent", "paragraph": "Omdat het moet.", "consent_name": "y",
+}
+
 LETTER_ROUTES = [
     Route("organise.letter", "GET", 200),
     Route("organise.letter_overview", "GET", 200),
     Route("organise.edit_letter", "GET", 200),
     Route("organise.edit_letter", "POST", 303, LETTER_EDIT),
     Route("organise.open_letter", "POST", 303, needs=("closed",)),
+    Route("organise.confirm_close", "GET", 200),
     Route("organise.close_letter", "POST", 303),
     Route("organise.set_deadline", "POST", 303, {"deadline": in_days(40)}),
     Route("organise.paper_form", "GET", 200),
@@ -90,7 +96,12 @@ LETTER_ROUTES = [
     Route("moderate.first", "POST", 303, {"value": "1"}),
     Route("moderate.verify", "POST", 303, {"value": "1"}),
     Route("moderate.erase", "POST", 303, {"confirm": "y"}),
+    Route("corrections.edit_signature", "GET", 200),
+    Route("corrections.edit_signature", "POST", 303, CORRECTION),
+    Route("floods.reject", "POST", 303, {"burst": "network:3600:0000", "start": "2030-01-01T00:00:00"}, writes=False),
+    Route("floods.undo", "POST", 303, {"reason": "Vloed"}, writes=False),
     Route("publication.overview", "GET", 200),
+    Route("publication.confirm_publish", "GET", 303),  # with nothing typed: back to the form
     Route("publication.publish", "POST", 303, {"publication_date": "2030-06-20", "publication_manner": "Verstuurd"}),
     Route("publication.notify", "POST", 303, needs=("published",)),
     Route("publication.add_answer", "POST", 303, {"author_name": "Jan Politicus", "received_on": "2030-07-01"},

@@ -94,7 +94,7 @@ def confirm_publish(slug: str):
     """Publishing asks first: the date and manner as they will stand, the
     draft PDF, and what is still open. The POST below publishes."""
     letter = organiser_letter_or_404(slug)
-    if letter.state == LetterState.PUBLISHED:
+    if letter.state == LetterState.PUBLISHED or not request.args:
         return redirect(url_for("publication.overview", slug=slug), 303)
     typed = PublishForm(formdata=request.args, meta={"csrf": False})
     if not typed.validate():
