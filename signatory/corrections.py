@@ -31,7 +31,7 @@ from .signing import (
     sort_key_for,
 )
 from .pdf.line_rule import MAX_PARAGRAPH_CHARS, normalise_paragraph
-from .states import BLOCKING_STATUSES, LetterState, ParagraphStatus
+from .states import BLOCKING_STATUSES, LetterState, ParagraphStatus, Source
 
 # Kept out of the log's values: the retention rules erase them on a clock.
 UNLOGGED_VALUES = ("email", "address")
@@ -73,7 +73,7 @@ def correct(
     if cleaned.email != (signature.email or ""):
         if cleaned.email:
             email, email_key = normalise_email(cleaned.email)
-        elif signature.source == "online":
+        elif signature.source == Source.ONLINE:
             raise SigningError(_l("Een online handtekening houdt haar e-mailadres."), "email")
         else:
             email, email_key = None, None
@@ -155,9 +155,9 @@ def _moderate_changed_paragraph(signature: Signature, organiser: User, changed: 
         signature.paragraph_status = ParagraphStatus.APPROVED
         signature.paragraph_moderated_at = utcnow()
         signature.paragraph_moderated_by = organiser.id
-        return "approved"
+        return ParagraphStatus.APPROVED.value
     signature.paragraph_status = ParagraphStatus.PENDING
-    return "pending"
+    return ParagraphStatus.PENDING.value
 
 
 def _check_still_unique(signature: Signature, email_key: str | None, org_key: str) -> None:
