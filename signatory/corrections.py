@@ -180,11 +180,15 @@ def _check_still_unique(signature: Signature, email_key: str | None, org_key: st
         )
 
 
-def forget_corrections(signature: Signature) -> None:
-    """On erasure: the corrections' old and new values go too; the entries
-    stay, saying which fields were corrected."""
+def forget_corrections(signature: Signature | list[int]) -> None:
+    """On erasure (on request, or by the retention rules for unconfirmed and
+    withdrawn signatures): the corrections' old and new values go too; the
+    entries stay, saying which fields were corrected."""
+    ids = [signature.id] if isinstance(signature, Signature) else list(signature)
+    if not ids:
+        return
     entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.signature_id == signature.id, AuditEntry.action == ACTION)
+        select(AuditEntry).where(AuditEntry.signature_id.in_(ids), AuditEntry.action == ACTION)
     )
     for entry in entries:
         detail = json.loads(entry.detail or "{}")

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from . import audit
 from .extensions import db
+from .corrections import forget_corrections
 from .letters import adjust_counts, bump_revision
 from .models import Letter, OutboxMessage, Signature, User, utcnow
 from .states import LetterState, OutboxStatus, ParagraphStatus, SignatureStatus
@@ -57,8 +58,6 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
     signature.status_before_rejection = None
     signature.erased_at = utcnow()
     db.session.flush()
-    from .corrections import forget_corrections
-
     forget_corrections(signature)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.signature_id == signature.id))
     if was_counted:
@@ -114,6 +113,7 @@ def purge(now: datetime | None = None, *, address_months: int | None = None) -> 
     stale_ids = list(db.session.scalars(stale))
     for start in range(0, len(stale_ids), 500):
         chunk = stale_ids[start:start + 500]
+        forget_corrections(chunk)
         report.outbox_cleared += db.session.execute(
             delete(OutboxMessage).where(OutboxMessage.signature_id.in_(chunk))
         ).rowcount or 0
@@ -205,6 +205,7 @@ def _erase_withdrawn(cutoff: datetime, report: PurgeReport) -> None:
     ))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
+        forget_corrections(chunk)
         report.withdrawn_erased += db.session.execute(
             update(Signature)
             .where(Signature.id.in_(chunk))

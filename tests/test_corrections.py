@@ -191,3 +191,29 @@ def test_the_audit_log_reads_in_words(app, client):
         assert "Verwittigen bij publicatie: nee → ja" in html, path
         assert "de paragraaf gaat terug naar de moderatie" in html and "reden: tikfout" in html, path
         assert "paragraph.approve" not in html and "previous=" not in html and "signature.correct" not in html, path
+
+
+def test_the_retention_rules_blank_corrections_of_withdrawn_and_unconfirmed_signatures(app):
+    from datetime import timedelta
+
+    from signatory.models import utcnow
+    from signatory import signing
+
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        withdrawn = make_signature(letter, email="gone@example.org", last_name="Weggegaan")
+        waiting = make_signature(letter, email="wait@example.org", last_name="Wachtend", confirmed=False)
+        for signature, name in ((withdrawn, "Weggegaan-X"), (waiting, "Wachtend-X")):
+            details = corrections.details_of(signature)
+            details.last_name = name
+            corrections.correct(signature, details, organiser)
+        signing.withdraw(withdrawn)
+        db.session.commit()
+        ids = [withdrawn.id, waiting.id]
+        privacy.purge(now=utcnow() + timedelta(days=31))
+        db.session.commit()
+        for signature_id in ids:
+            (entry,) = _entries(signature_id)
+            assert "Weggegaan" not in json.dumps(entry) and "Wachtend" not in json.dumps(entry)
+            assert entry["erased"] and entry["changes"] == [{"field": "last_name"}]

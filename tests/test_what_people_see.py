@@ -153,7 +153,8 @@ def test_names_places_and_paragraphs_are_isolated_for_right_to_left_scripts(app,
         make_signature(letter, email="c@example.org", first_name="ኃይሌ", last_name="ገብረሥላሴ", function="ሯጭ",
                        place="አዲስ አበባ", paragraph="ሰላም")
     html = client.get("/letters/brief/signatories").get_data(as_text=True)
-    for name in ("محمد \u202eالعلي", "אבי כהן", "ኃይሌ ገብረሥላሴ"):
+    assert "\u202e" not in html, "bidi controls are dropped on input"
+    for name in ("محمد العلي", "אבי כהן", "ኃይሌ ገብረሥላሴ"):
         assert f'<bdi dir="auto">{name}</bdi>' in html
     for place in ("Antwerpen", "ירושלים", "አዲስ አበባ"):
         assert f'<bdi dir="auto">{place}</bdi>' in html
