@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, set up from nothing: a virtual environment with the
-# project and its test extras, the Debian packages the browser and PDF tests
-# drive (when we may install them), PostgreSQL started when it is installed.
+# project and its test extras, the Debian packages the browser, PDF and
+# deployment tests drive (when we may install them), PostgreSQL started when it is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)  # the deployment test
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${missing[*]}"
