@@ -50,6 +50,7 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         "RATELIMIT_STORAGE_URI": _storage_uri(env),
         "TRUSTED_PROXIES": _trusted_proxies(env),
         "ADDRESS_RETENTION_MONTHS": _retention_months(env),
+        "PUBLIC_CACHE_SECONDS": _public_cache_seconds(env),
     }
 
 
@@ -181,4 +182,12 @@ def _retention_months(env) -> int:
     raw = _value(env, "ADDRESS_RETENTION_MONTHS") or "12"
     if not raw.isdecimal() or int(raw) > 1200:
         raise ConfigError(f"ADDRESS_RETENTION_MONTHS must be a whole number of months from 0 to 1200: {raw!r}")
+    return int(raw)
+
+
+def _public_cache_seconds(env) -> int:
+    """How long a shared cache may keep an anonymous public page."""
+    raw = _value(env, "PUBLIC_CACHE_SECONDS") or "10"
+    if not raw.isdecimal() or int(raw) > 3600:
+        raise ConfigError(f"PUBLIC_CACHE_SECONDS must be a whole number of seconds from 0 to 3600: {raw!r}")
     return int(raw)

@@ -6,9 +6,16 @@ same rules again (they are called by other paths too).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+from functools import lru_cache
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, StringField, TextAreaField
+from wtforms.csrf.core import CSRF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -113,7 +120,49 @@ class SignatureFieldsMixin:
             field.errors = [*field.errors, str(error.message)]
 
 
+def letter_form_token(letter_id: int) -> str:
+    """The signing form's token (DESIGN §6): signed with SECRET_KEY, bound to
+    one letter, the same for every visitor, so the page that carries it can
+    be shared by a cache; it never expires (people read before they sign).
+    Cross-site posts are stopped by the Origin check, not by this token."""
+    return _letter_form_token(current_app.config["SECRET_KEY"], letter_id)
+
+
+@lru_cache(maxsize=1024)
+def _letter_form_token(secret: str, letter_id: int) -> str:
+    digest = hmac.new(secret.encode(), f"signatory.sign-form.{letter_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+class LetterFormToken(CSRF):
+    """WTForms' CSRF hook with the stateless token: the form's
+    `csrf_context` is the letter's id; no session is read or written."""
+
+    def setup_form(self, form):
+        self.letter_id = form.meta.csrf_context
+        return super().setup_form(form)
+
+    def generate_csrf_token(self, csrf_token_field):
+        return letter_form_token(self.letter_id)
+
+    def validate_csrf_token(self, form, field):
+        if not isinstance(field.data, str) or not hmac.compare_digest(
+            field.data.encode(), letter_form_token(self.letter_id).encode()
+        ):
+            raise ValidationError(_l("Het formulier hoort niet bij deze brief of is onvolledig."))
+
+
 class SignForm(SignatureFieldsMixin, FlaskForm):
+    """The signing form. Build it with `SignForm.for_letter(letter_id)`."""
+
+    class Meta:
+        csrf = True
+        csrf_class = LetterFormToken
+
+    @classmethod
+    def for_letter(cls, letter_id: int, **kwargs) -> SignForm:
+        return cls(meta={"csrf_context": letter_id}, **kwargs)
+
     kind = RadioField(
         _l("Ik teken"),
         choices=choices((Kind.PERSON.value, _l("in eigen naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),

@@ -1,11 +1,14 @@
 """Languages: Dutch (Flemish wording) by default, English second.
 
-The visitor's Accept-Language decides the first visit; the language link sets
-a cookie that decides after that.
+The language a visitor chose is in the URL (`?lang=en`), so that a shared
+cache can key on it (DESIGN §6), and every link to a public page carries it
+on. Without it, the shared public pages follow the browser's Accept-Language
+(and say so in Vary); the other pages also honour the cookie that the
+language link of the organiser's pages sets.
 """
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from .extensions import babel
@@ -13,14 +16,24 @@ from .extensions import babel
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 LANGUAGE_COOKIE = "lang"
+LANGUAGE_ARG = "lang"
+
+
+def url_language() -> str | None:
+    chosen = request.args.get(LANGUAGE_ARG)
+    return chosen if chosen in LANGUAGES else None
 
 
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE  # commands and e-mails choose with force_locale
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in LANGUAGES:
+    chosen = url_language()
+    if chosen:
         return chosen
+    if not g.get("shared_page"):
+        cookie = request.cookies.get(LANGUAGE_COOKIE)
+        if cookie in LANGUAGES:
+            return cookie
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
@@ -28,11 +41,39 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)[:2]
 
 
+def carries_language(endpoint: str) -> bool:
+    """Links to the citizen's pages carry the chosen language on."""
+    if endpoint.startswith("public."):
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, "shared_page", False))
+
+
+def carry_language(endpoint: str, values: dict) -> None:
+    if not has_request_context() or LANGUAGE_ARG in values or not carries_language(endpoint):
+        return
+    chosen = url_language()
+    if chosen:
+        values[LANGUAGE_ARG] = chosen
+
+
+def language_url(code: str) -> str:
+    """The language link: this very page in the other language. A citizen's
+    page says it in its URL; an organiser's page sets the cookie."""
+    endpoint = request.endpoint
+    if endpoint and carries_language(endpoint) and request.method == "GET":
+        args = {key: value for key, value in request.args.items() if key != LANGUAGE_ARG}
+        return url_for(endpoint, **(request.view_args or {}), **args, **{LANGUAGE_ARG: code})
+    return url_for("public.set_language", code=code, next=request.full_path.rstrip("?"))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.url_defaults(carry_language)
 
     app.jinja_env.globals.update(
-        format_date=format_date, format_datetime=format_datetime, format_number=format_decimal
+        format_date=format_date, format_datetime=format_datetime, format_number=format_decimal,
+        language_url=language_url,
     )
 
     from . import labels
@@ -42,4 +83,3 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language_context():
         return {"current_language": current_language, "LANGUAGES": LANGUAGES}
-

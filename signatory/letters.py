@@ -130,6 +130,47 @@ def signing_target(slug: str) -> SigningTarget | None:
     return SigningTarget(*row) if row is not None else None
 
 
+@dataclass(frozen=True)
+class LetterSnapshot:
+    """What decides the bytes of a letter's public page, read with one small
+    query: its text version, state (with the clock's closing), counts, and
+    the revision and time stamp that every other change of it moves."""
+
+    id: int
+    version: int
+    state: str
+    deadline: date | None
+    timezone: str
+    signature_count: int
+    organisation_count: int
+    data_revision: int
+    updated_at: object
+
+    def page_key(self, language: str) -> tuple | None:
+        """None for a published letter: its answers and its compiled document
+        change without touching the letter's row, so it is rendered each time
+        (a cache in front still keeps it for PUBLIC_CACHE_SECONDS)."""
+        status = derived_status(self.state, self.deadline, self.timezone)
+        if status == LetterState.PUBLISHED:
+            return None
+        return (self.id, self.version, language, status.value, self.signature_count,
+                self.organisation_count, self.data_revision, self.updated_at)
+
+
+_LETTER_SNAPSHOT = select(
+    _letters.id, _letters.version, _letters.state, _letters.deadline, _letters.timezone,
+    _letters.signature_count, _letters.organisation_count, _letters.data_revision, _letters.updated_at,
+).where(_letters.slug == bindparam("slug"), _letters.state != LetterState.DRAFT.value)
+
+
+def letter_snapshot(slug: str) -> LetterSnapshot | None:
+    """A public letter's snapshot, or None (no such letter, or a draft)."""
+    if not SLUG_PATTERN.match(slug or ""):
+        return None
+    row = db.session.connection().execute(_LETTER_SNAPSHOT, {"slug": slug}).first()
+    return LetterSnapshot(*row) if row is not None else None
+
+
 def public_letter_or_404(slug: str) -> Letter:
     letter = get_letter(slug)
     if letter is None or letter.state == LetterState.DRAFT:

@@ -72,10 +72,10 @@ def test_dutch_by_default_english_by_accept_language_and_by_choice(sqlite_app):
     assert '<html lang="nl">' in dutch and "Onderteken" in dutch
     english = client.get("/letters/brief", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="en">' in english and "Sign this letter" in english
-    # the language link remembers the choice, over Accept-Language
+    # the language chosen is in the URL, over Accept-Language (DESIGN §6)
     response = client.get("/language/nl?next=/letters/brief", headers={"Accept-Language": "en"})
-    assert response.status_code == 303 and response.headers["Location"] == "/letters/brief"
-    chosen = client.get("/letters/brief", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == "/letters/brief?lang=nl"
+    chosen = client.get("/letters/brief?lang=nl", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="nl">' in chosen
 
 

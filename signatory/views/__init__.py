@@ -2,7 +2,9 @@
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from ..crossorigin import refuse_cross_origin_posts
 from ..extensions import csrf, limiter
+from . import caching
 
 
 # The ids are INTEGER columns: 32 bits on PostgreSQL.
@@ -37,6 +39,10 @@ def init_app(app: Flask) -> None:
 
     auth.init_login(app)
     app.register_blueprint(auth.bp)
+    # Cross-site posts are refused first, token or not (DESIGN §6); then the
+    # organiser's forms are checked for their session-bound tokens.
+    app.before_request(refuse_cross_origin_posts)
+    caching.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_blueprint(public.bp)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ..letters import letter_summary, public_letter_or_404
-from .caching import cacheable_json
+from .caching import current_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 @bp.get("/letters/<slug>")
 def letter(slug: str):
-    return cacheable_json(letter_summary(public_letter_or_404(slug)))
+    return current_json(letter_summary(public_letter_or_404(slug)))

@@ -1,28 +1,153 @@
-"""Responses a reverse proxy may cache for a few seconds (DESIGN §8)."""
+"""Pages the crowd shares (DESIGN §6, §8): no session, no cookie, the same
+bytes for every visitor, `Cache-Control: public` with an ETag, so that a
+shared cache in front (deploy/nginx/) can serve them — and, for the letter
+page, bytes kept in this process so that even without a cache in front a
+viewer costs little more than a bare WSGI app answering the same bytes.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import wraps
 
-from flask import Response, make_response, request
+from flask import Flask, Response, current_app, g, make_response, request
+from flask.sessions import SecureCookieSessionInterface
 
-PUBLIC_MAX_AGE = 5
+
+# --- no session where none is needed --------------------------------------------
+
+def stateless(view):
+    """This view never uses the session: it is never saved, so no cookie is
+    set and no `Vary: Cookie` is said (a write to it fails loudly)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.stateless = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
-def cacheable(response: Response, max_age: int = PUBLIC_MAX_AGE) -> Response:
+def shared_page(view):
+    """A public page that is the same for every visitor of its URL: no
+    session, the language from the URL (or Accept-Language, then said in
+    Vary), and cacheable by anyone for PUBLIC_CACHE_SECONDS."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.stateless = g.shared_page = True
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.headers.get("Cache-Control"):
+            return cacheable(response)
+        return response
+
+    wrapper.shared_page = True
+    return wrapper
+
+
+class SessionWhereNeeded(SecureCookieSessionInterface):
+    """The session of a stateless view is never saved: whatever the
+    extensions around it read (Flask-Login, flashed messages), its answer
+    carries no cookie and no `Vary: Cookie`, so a shared cache may keep it."""
+
+    def save_session(self, app, session, response):
+        if g.get("stateless"):
+            if session.modified:
+                raise RuntimeError(f"the stateless view {request.endpoint} wrote to the session")
+            return
+        super().save_session(app, session, response)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = SessionWhereNeeded()
+
+
+# --- HTTP caching ---------------------------------------------------------------
+
+def public_max_age() -> int:
+    return current_app.config["PUBLIC_CACHE_SECONDS"]
+
+
+def _vary(response: Response) -> None:
+    # The language is in the URL when the visitor chose one; otherwise the
+    # browser's Accept-Language decided, and a cache must keep one per value.
+    if "lang" not in request.args:
+        response.vary.add("Accept-Language")
+
+
+def cacheable(response: Response) -> Response:
     """Mark a page without per-visitor content as publicly cacheable, with an
     ETag so that a revalidation costs no body."""
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["Cache-Control"] = f"public, max-age={public_max_age()}"
+    _vary(response)
     response.add_etag()
     return response.make_conditional(request)
 
 
-def cacheable_json(payload: dict, max_age: int = PUBLIC_MAX_AGE) -> Response:
+def current_json(payload: dict) -> Response:
+    """The API: current at once (DESIGN §6), so never kept by a shared cache,
+    but revalidated for free with its ETag."""
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     response = make_response(body)
     response.mimetype = "application/json"
     response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = "public, no-cache"
     response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
+
+
+# --- rendered pages kept in this process -----------------------------------------
+
+@dataclass(frozen=True)
+class KeptPage:
+    body: bytes
+    etag: str
+
+
+class PageStore:
+    """The last few hundred rendered pages, least recently used out. The key
+    names everything the page shows, so a change makes a new key: nothing is
+    ever invalidated by hand, an old key simply stops being asked for."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.pages: OrderedDict[tuple, KeptPage] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> KeptPage | None:
+        with self.lock:
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
+
+    @staticmethod
+    def page_of(html: str) -> KeptPage:
+        body = html.encode("utf-8")
+        return KeptPage(body, hashlib.sha256(body).hexdigest()[:32])
+
+    def keep(self, key: tuple, html: str) -> KeptPage:
+        page = self.page_of(html)
+        with self.lock:
+            self.pages[key] = page
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+        return page
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+def kept_page_response(page: KeptPage) -> Response:
+    """A kept page as a public, conditional response: a matching
+    If-None-Match answers 304 without the body."""
+    response = Response(page.body, mimetype="text/html")
+    response.set_etag(page.etag)
+    response.headers["Cache-Control"] = f"public, max-age={public_max_age()}"
+    _vary(response)
     return response.make_conditional(request)

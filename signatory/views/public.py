@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -21,6 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from .. import signing, tokens
+from ..crossorigin import checks_origin, is_cross_origin
 from ..database import (
     database_unavailable,
     reads_before_writes,
@@ -30,13 +32,14 @@ from ..database import (
 )
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
-from ..i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
-from ..letters import public_letter_or_404, public_letters, signing_target
+from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, current_language
+from ..letters import letter_snapshot, public_letter_or_404, public_letters, signing_target
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
-from .caching import cacheable
+from .auth import is_organise_path
+from .caching import PageStore, kept_page_response, shared_page, stateless
 
 bp = Blueprint("public", __name__)
 
@@ -51,53 +54,81 @@ def rate_limit_off() -> bool:
     return current_app.config["SIGN_RATE_LIMIT"] is None
 
 
-def _refuse(slug: str, form: SignForm, status: int, message: str | None = None):
+def _refuse(slug: str, form: SignForm | None, status: int, message: str | None = None):
     """Answer a refused signing with the form filled in (DESIGN §3), reading
-    only: a refusal never takes the SQLite write lock from real signers."""
+    only: a refusal never takes the SQLite write lock from real signers.
+    Without a form, the one posted is filled in again (not validated)."""
     reads_only_from_here()
+    letter = public_letter_or_404(slug)
+    if form is None:
+        form = SignForm.for_letter(letter.id, formdata=request.form)
     if message:
         form.form_errors.append(message)
-    return render_letter(public_letter_or_404(slug), form, status=status)
+    response = make_response(render_letter_html(letter, form), status)
+    response.headers["Cache-Control"] = "no-store"  # it shows what one visitor typed
+    return response
 
 
 def _refuse_rate_limited(_limit):
-    form = SignForm(formdata=request.form, meta={"csrf": False})
     return _refuse(
-        request.view_args["slug"], form, 429,
+        request.view_args["slug"], None, 429,
         _("Te veel handtekeningen na elkaar vanaf dit netwerk. Wacht een minuut en verstuur opnieuw; uw gegevens staan er nog."),
     )
 
 
+@bp.before_request
+def refuse_cross_site_signing():
+    """A post from another site is refused before it counts against the
+    visitor's rate limit, with what was typed (DESIGN §6)."""
+    if request.endpoint == "public.sign" and is_cross_origin():
+        return _refuse(
+            request.view_args["slug"], None, 403,
+            _("Dit formulier kwam van een andere website. Uw gegevens staan er nog: kijk ze na en verstuur het hier opnieuw."),
+        )
+    return None
+
+
 @bp.get("/")
+@shared_page
 def index():
-    return cacheable(make_response(render_template("public/index.html", letters=public_letters())))
+    return render_template("public/index.html", letters=public_letters())
+
+
+def letter_pages() -> PageStore:
+    return current_app.extensions.setdefault("signatory_letter_pages", PageStore())
 
 
 @bp.get("/letters/<slug>")
+@shared_page
 def letter(slug: str):
-    letter = public_letter_or_404(slug)
-    return render_letter(letter, SignForm())
+    """The page most people open: rendered once per letter, text version,
+    language, state and count (and every other change, see letter_snapshot),
+    then served from this process's memory."""
+    snapshot = letter_snapshot(slug)
+    if snapshot is None:
+        abort(404)
+    key = snapshot.page_key(current_language())
+    pages = letter_pages()
+    page = pages.get(key) if key is not None else None
+    if page is None:
+        html = render_letter_html(public_letter_or_404(slug), SignForm.for_letter(snapshot.id))
+        page = pages.keep(key, html) if key is not None else PageStore.page_of(html)
+    return kept_page_response(page)
 
 
-def render_letter(letter: Letter, form: SignForm, status: int = 200):
+def render_letter_html(letter: Letter, form: SignForm) -> str:
     published = _published_extras(letter) if letter.state == "published" else {}
-    response = make_response(
-        render_template(
-            "public/letter.html",
-            letter=letter,
-            form=form,
-            body_html=to_html(letter.body),
-            description=to_plain_text(letter.intro or letter.body, limit=200),
-            first_signatories=first_signatories(letter),
-            max_lines=MAX_PARAGRAPH_LINES,
-            max_chars=MAX_PARAGRAPH_CHARS,
-            **published,
-        ),
-        status,
+    return render_template(
+        "public/letter.html",
+        letter=letter,
+        form=form,
+        body_html=to_html(letter.body),
+        description=to_plain_text(letter.intro or letter.body, limit=200),
+        first_signatories=first_signatories(letter),
+        max_lines=MAX_PARAGRAPH_LINES,
+        max_chars=MAX_PARAGRAPH_CHARS,
+        **published,
     )
-    # The form carries a per-visitor token: this page is never shared by a cache.
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 def _published_extras(letter: Letter) -> dict:
@@ -121,15 +152,16 @@ def _sign_unavailable(slug: str):
     """The database dropped the connection twice: a 503 with the form as it
     was typed (DESIGN §3: nothing typed is lost), on the letter's page when
     that can still be read."""
-    form = SignForm(formdata=request.form)
     message = _("Uw handtekening kon niet bewaard worden: de dienst is even niet bereikbaar. "
                 "Uw gegevens staan er nog: verstuur het formulier over een minuut opnieuw.")
     try:
-        response = _refuse(slug, form, 503, message)
+        response = _refuse(slug, None, 503, message)
     except DBAPIError as error:
         if not database_unavailable(error):
             raise
         rollback_quietly()
+        # Without the letter there is no token to give: the form is kept as typed.
+        form = SignForm(formdata=request.form, meta={"csrf": False})
         response = make_response(render_template("public/unavailable.html", form=form, slug=slug, message=message), 503)
     response.headers["Retry-After"] = "30"
     return response
@@ -149,15 +181,17 @@ def _size_in_words(size: int) -> str:
 
 
 @bp.post("/letters/<slug>/sign")
-@csrf.exempt  # the form checks its own token, so a refusal keeps what was typed
+@csrf.exempt  # the form checks its own (stateless) token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
 @retry_once_when_the_database_drops(_sign_unavailable)
+@stateless
+@checks_origin
 def sign(slug: str):
     with reads_before_writes():
         target = signing_target(slug)
     if target is None:
         abort(404)
-    form = SignForm()
+    form = SignForm.for_letter(target.id)
     if not target.is_signable:
         return _refuse(slug, form, 409, _("Deze brief kan niet meer ondertekend worden."))
     if not form.validate():
@@ -343,36 +377,36 @@ def _render_resend(letter: Letter, form: ResendForm, *, sent: bool = False, stat
 
 
 @bp.get("/letters/<slug>/signatories")
+@shared_page
 def signatories(slug: str):
     letter = public_letter_or_404(slug)
     cursor = _decode_cursor(request.args.get("after"))
     rows = named_signatories(letter, cursor, SIGNATORIES_PER_PAGE + 1)
     next_cursor = _encode_cursor(rows[SIGNATORIES_PER_PAGE - 1]) if len(rows) > SIGNATORIES_PER_PAGE else None
-    response = make_response(
-        render_template(
-            "public/signatories.html",
-            letter=letter,
-            signatories=rows[:SIGNATORIES_PER_PAGE],
-            first_signatories=first_signatories(letter) if cursor is None else [],
-            next_cursor=next_cursor,
-            is_first_page=cursor is None,
-        )
+    return render_template(
+        "public/signatories.html",
+        letter=letter,
+        signatories=rows[:SIGNATORIES_PER_PAGE],
+        first_signatories=first_signatories(letter) if cursor is None else [],
+        next_cursor=next_cursor,
+        is_first_page=cursor is None,
     )
-    return cacheable(response)
 
 
 @bp.get("/letters/<slug>/embed")
+@shared_page
 def embed(slug: str):
     """A small counter card that other sites may frame (the only framable page)."""
     letter = public_letter_or_404(slug)
-    return cacheable(make_response(render_template("public/embed.html", letter=letter)))
+    return render_template("public/embed.html", letter=letter)
 
 
 @bp.get("/letters/<slug>/privacy")
+@shared_page
 def privacy(slug: str):
     letter = public_letter_or_404(slug)
     months = current_app.config["ADDRESS_RETENTION_MONTHS"]
-    return cacheable(make_response(render_template("public/privacy.html", letter=letter, months=months)))
+    return render_template("public/privacy.html", letter=letter, months=months)
 
 
 @bp.get("/language/<code>")
@@ -382,9 +416,17 @@ def set_language(code: str):
     target = request.args.get("next", "/")
     if not is_local_path(target):
         target = "/"
+    if not is_organise_path(urlsplit(target).path):
+        target = with_language(target, code)  # a citizen's page says it in its URL
     response = redirect(target, 303)
     response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+def with_language(target: str, code: str) -> str:
+    parts = urlsplit(target)
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != LANGUAGE_ARG]
+    return urlunsplit(("", "", parts.path, urlencode([*query, (LANGUAGE_ARG, code)]), parts.fragment))
 
 
 def is_local_path(target: str) -> bool:

@@ -20,7 +20,7 @@ from ..letters import public_letter_or_404
 from ..models import Answer
 from ..moderation import queue_counts, unverified_organisation_count
 from ..states import LetterState
-from .caching import cacheable
+from .caching import shared_page
 from .organise_forms import _no_controls
 from .responses import pdf_response
 
@@ -210,6 +210,7 @@ def public_document(slug: str):
 
 
 @bp.get("/letters/<slug>/paragraphs")
+@shared_page
 def paragraphs(slug: str):
     """The approved, consented paragraphs, each with its own anchor, in pages."""
     letter = public_letter_or_404(slug)
@@ -218,10 +219,10 @@ def paragraphs(slug: str):
         abort(400)
     rows = publication.published_paragraphs(letter, after=after, limit=PARAGRAPHS_PER_PAGE + 1)
     next_after = rows[PARAGRAPHS_PER_PAGE - 1].id if len(rows) > PARAGRAPHS_PER_PAGE else None
-    return cacheable(make_response(render_template(
+    return render_template(
         "public/paragraphs.html", letter=letter, paragraphs=rows[:PARAGRAPHS_PER_PAGE],
         next_after=next_after, is_first_page=after is None,
-    )))
+    )
 
 
 @bp.get("/letters/<slug>/answers/<int:answer_id>.pdf")
