@@ -8,6 +8,8 @@ language link of the organiser's pages sets.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
@@ -34,7 +36,16 @@ def select_locale() -> str:
         cookie = request.cookies.get(LANGUAGE_COOKIE)
         if cookie in LANGUAGES:
             return cookie
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    return _best_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str) -> str:
+    """Browsers send a handful of distinct headers: parse each once."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    return parse_accept_header(accept_language, LanguageAccept).best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
 def current_language() -> str:

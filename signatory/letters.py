@@ -8,13 +8,15 @@ the service (test fixtures), which is not audited.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session
 
 from . import audit
 from .extensions import db
@@ -169,6 +171,38 @@ def letter_snapshot(slug: str) -> LetterSnapshot | None:
         return None
     row = db.session.connection().execute(_LETTER_SNAPSHOT, {"slug": slug}).first()
     return LetterSnapshot(*row) if row is not None else None
+
+
+class SnapshotMemo:
+    """Snapshots read in the last moment, per process: a crowd of readers of
+    one letter costs one query per `fresh_for` seconds instead of one per
+    view. Any commit in this process (a signature, a confirmation, an edit)
+    forgets them all at once; other processes' changes are seen within
+    `fresh_for`, which the page's max-age gives back (see views.public)."""
+
+    def __init__(self):
+        self.entries: dict[str, tuple[LetterSnapshot | None, float, int]] = {}
+        self.commits = 0
+
+    def forget(self, *_args) -> None:
+        self.commits += 1
+
+    def get(self, slug: str, fresh_for: float) -> tuple[LetterSnapshot | None, float]:
+        """(snapshot, its age in seconds)."""
+        now = time.monotonic()
+        entry = self.entries.get(slug)
+        if entry is not None and entry[2] == self.commits and now - entry[1] < fresh_for:
+            return entry[0], now - entry[1]
+        snapshot = letter_snapshot(slug)
+        if fresh_for > 0:
+            if len(self.entries) > 1000:
+                self.entries.clear()
+            self.entries[slug] = (snapshot, now, self.commits)
+        return snapshot, 0.0
+
+
+snapshots = SnapshotMemo()
+event.listen(Session, "after_commit", snapshots.forget)
 
 
 def public_letter_or_404(slug: str) -> Letter:

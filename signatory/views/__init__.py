@@ -19,6 +19,18 @@ class BoundedIntegerConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+def check_limits_only_where_set(app: Flask) -> None:
+    """Flask-Limiter checks every request in a before_request hook, for
+    default, application and blueprint limits; this app sets none of those,
+    only limits on single views, which their decorators check themselves.
+    Without the hook a page view costs nothing of the limiter (DESIGN §8)."""
+    manager = limiter.limit_manager
+    if any(getattr(manager, name, True) for name in ("_default_limits", "_application_limits", "_blueprint_limits")):
+        return  # someone configured such limits after all: keep the hook
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+
 def init_app(app: Flask) -> None:
     from . import api, public
 
@@ -45,6 +57,7 @@ def init_app(app: Flask) -> None:
     caching.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    check_limits_only_where_set(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(organise.bp)

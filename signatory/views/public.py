@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
@@ -32,8 +33,8 @@ from ..database import (
 )
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
-from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, current_language
-from ..letters import letter_snapshot, public_letter_or_404, public_letters, signing_target
+from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, current_language, select_locale
+from ..letters import public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
 from ..states import SignatureStatus
@@ -44,6 +45,8 @@ from .caching import PageStore, kept_page_response, shared_page, stateless
 bp = Blueprint("public", __name__)
 
 SIGNATORIES_PER_PAGE = 50
+# How long a worker trusts the letter's snapshot before reading it again.
+SNAPSHOT_SECONDS = 1.0
 
 
 def sign_rate_limit() -> str:
@@ -104,16 +107,19 @@ def letter(slug: str):
     """The page most people open: rendered once per letter, text version,
     language, state and count (and every other change, see letter_snapshot),
     then served from this process's memory."""
-    snapshot = letter_snapshot(slug)
+    max_age = current_app.config["PUBLIC_CACHE_SECONDS"]
+    snapshot, age = snapshots.get(slug, fresh_for=SNAPSHOT_SECONDS if max_age >= 2 else 0)
     if snapshot is None:
         abort(404)
-    key = snapshot.page_key(current_language())
+    key = snapshot.page_key(select_locale())
     pages = letter_pages()
     page = pages.get(key) if key is not None else None
     if page is None:
         html = render_letter_html(public_letter_or_404(slug), SignForm.for_letter(snapshot.id))
         page = pages.keep(key, html) if key is not None else PageStore.page_of(html)
-    return kept_page_response(page)
+    # What a cache in front keeps must not outlive PUBLIC_CACHE_SECONDS
+    # counted from the database read, however old the snapshot in memory.
+    return kept_page_response(page, max_age=max_age - math.ceil(age))
 
 
 def render_letter_html(letter: Letter, form: SignForm) -> str:

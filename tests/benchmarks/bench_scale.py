@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--only", choices=("page", "sign", "nginx"), action="append",
+                        help="measure only these comparisons (repeatable; for a look, not for BENCHMARKS.md)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration = 1, 3.0
@@ -272,6 +274,7 @@ class Bench:
         self.prepare(self.app_db)
         self.prepare(self.bare_db)
         self.app_port = self.gunicorn("app", "app:app", self.env(self.app_db), self.repo)
+        self.server_pids = {"app": self.processes[-1][1].pid}
         status, headers, body = http_get(self.app_port, LETTER)
         assert status == 200, f"the letter page answered {status}"
         self.page_bytes = len(body)
@@ -281,6 +284,7 @@ class Bench:
         page_file.write_text(json.dumps({"headers": kept, "body": body.decode("utf-8")}))
         self.bare_page_port = self.gunicorn("bare-page", "bench_scale:bare_page_app",
                                             {**self.env(self.bare_db), PAGE_FILE_ENV: str(page_file)}, self.here)
+        self.server_pids["bare-page"] = self.processes[-1][1].pid
         from bench_web import BARE_DB_ENV, BARE_LETTER_ENV
 
         bare_target = self.bare_db.removeprefix("sqlite:///")
@@ -288,22 +292,27 @@ class Bench:
         self.bare_insert_port = self.gunicorn("bare-insert", "bench_web:bare_app", {
             **self.env(self.bare_db), BARE_DB_ENV: bare_target, BARE_LETTER_ENV: str(bare_letter),
         }, self.here)
+        self.server_pids["bare-insert"] = self.processes[-1][1].pid
         self.nginx_port = self.nginx(self.app_port)
         self.cache_statuses = [dict((k.lower(), v) for k, v in http_get(self.nginx_port, LETTER)[1])
                                .get("x-cache-status", "none") for _ in range(3)]
 
         page = f"http://127.0.0.1:{{}}{LETTER}"
         contenders = {
-            "page-app": lambda tag: self.wrk(page.format(self.app_port)),
-            "page-bare": lambda tag: self.wrk(page.format(self.bare_page_port)),
-            "sign-app": lambda tag: self.wrk(f"http://127.0.0.1:{self.app_port}{SIGN}", self.sign_script(tag, self.app_port)),
+            "page-app": lambda tag: self.wrk(page.format(self.app_port), server="app"),
+            "page-bare": lambda tag: self.wrk(page.format(self.bare_page_port), server="bare-page"),
+            "sign-app": lambda tag: self.wrk(f"http://127.0.0.1:{self.app_port}{SIGN}",
+                                             self.sign_script(tag, self.app_port), server="app"),
             "sign-bare": lambda tag: self.wrk(f"http://127.0.0.1:{self.bare_insert_port}{SIGN}",
-                                              self.sign_script(tag, self.bare_insert_port)),
+                                              self.sign_script(tag, self.bare_insert_port), server="bare-insert"),
             "page-nginx": lambda tag: self.wrk(page.format(self.nginx_port)),
-            "page-direct": lambda tag: self.wrk(page.format(self.app_port)),
+            "page-direct": lambda tag: self.wrk(page.format(self.app_port), server="app"),
         }
         pairs = [("page-app", "page-bare"), ("sign-app", "sign-bare"), ("page-nginx", "page-direct")]
-        for name in contenders:  # warm-up: imports, caches, connections
+        if self.args.only:
+            pairs = [pair for pair in pairs if pair[0].split("-")[0] in self.args.only]
+            self.args.no_write = True
+        for name in [name for pair in pairs for name in pair]:  # warm-up: imports, caches, connections
             contenders[name](f"warm{name}")
         for round_number in range(self.args.rounds):
             for first, second in pairs:
@@ -314,7 +323,8 @@ class Bench:
                     result["tag"] = tag
                     self.results.setdefault(name, []).append(result)
                     print(f"round {round_number + 1}/{self.args.rounds} {name:12} {result['rps']:9.1f} req/s"
-                          f"  p50 {result['p50']:.2f} ms  errors {result['errors']}", flush=True)
+                          f"  p50 {result['p50']:.2f} ms  gunicorn CPU {result['cpu_ms']:.2f} ms/request"
+                          f"  errors {result['errors']}", flush=True)
         self.check_signatures()
         self.elapsed = time.monotonic() - started
         self.load_after = loadavg()
@@ -333,9 +343,11 @@ class Bench:
         })
         return str(script)
 
-    def wrk(self, url: str, script: str | None = None) -> dict:
+    def wrk(self, url: str, script: str | None = None, server: str | None = None) -> dict:
         import subprocess
 
+        pid = self.server_pids.get(server) if server else None
+        cpu_before = process_tree_cpu(pid) if pid else 0.0
         command = ["wrk", "-t2", "-c8", f"-d{self.args.duration:g}s", "--latency", "--timeout", "10s"]
         if script:
             command += ["-s", script]
@@ -343,7 +355,10 @@ class Bench:
                                 timeout=self.args.duration + 60)
         if result.returncode != 0:
             raise RuntimeError(f"wrk failed: {result.stderr}")
-        return parse_wrk(result.stdout)
+        figures = parse_wrk(result.stdout)
+        cpu = process_tree_cpu(pid) - cpu_before if pid else 0.0
+        figures["cpu_ms"] = 1000 * cpu / figures["requests"] if figures["requests"] else 0.0
+        return figures
 
     def check_signatures(self) -> None:
         """Every address wrk sent to the app: stored at most once, with its
@@ -375,7 +390,7 @@ class Bench:
         from statistics import median
 
         runs = self.results[name]
-        return {key: median(run[key] for run in runs) for key in ("rps", "p50", "p99")} | {
+        return {key: median(run[key] for run in runs) for key in ("rps", "p50", "p99", "cpu_ms")} | {
             "errors": sum(run["errors"] for run in runs), "runs": [run["rps"] for run in runs]
         }
 
@@ -464,6 +479,24 @@ def parse_wrk(output: str) -> dict:
         "rps": rps, "requests": requests, "errors": errors,
         "p50": duration_ms(p50.group(1)) if p50 else 0.0, "p99": duration_ms(p99.group(1)) if p99 else 0.0,
     }
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system seconds of a process and its children (gunicorn's
+    master and workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def free_port() -> int:
