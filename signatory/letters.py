@@ -173,36 +173,65 @@ def letter_snapshot(slug: str) -> LetterSnapshot | None:
     return LetterSnapshot(*row) if row is not None else None
 
 
-class SnapshotMemo:
-    """Snapshots read in the last moment, per process: a crowd of readers of
-    one letter costs one query per `fresh_for` seconds instead of one per
-    view. Any commit in this process (a signature, a confirmation, an edit)
-    forgets them all at once; other processes' changes are seen within
-    `fresh_for`, which the page's max-age gives back (see views.public)."""
+class LetterMemo:
+    """What was read of a letter in the last moment, per process: a crowd of
+    readers (or signers) of one letter costs one query per `fresh_for`
+    seconds instead of one per request. A commit in this process that
+    changed a letter (its row through the ORM or an UPDATE: a count, a state,
+    a text) forgets everything at once; other processes' changes are seen
+    within `fresh_for`."""
 
-    def __init__(self):
-        self.entries: dict[str, tuple[LetterSnapshot | None, float, int]] = {}
-        self.commits = 0
+    def __init__(self, read):
+        self.read = read
+        self.entries: dict[str, tuple[object, float, int]] = {}
 
-    def forget(self, *_args) -> None:
-        self.commits += 1
-
-    def get(self, slug: str, fresh_for: float) -> tuple[LetterSnapshot | None, float]:
-        """(snapshot, its age in seconds)."""
+    def get(self, slug: str, fresh_for: float) -> tuple[object, float]:
+        """(what `read(slug)` gave, its age in seconds)."""
         now = time.monotonic()
         entry = self.entries.get(slug)
-        if entry is not None and entry[2] == self.commits and now - entry[1] < fresh_for:
+        if entry is not None and entry[2] == letter_changes.count and now - entry[1] < fresh_for:
             return entry[0], now - entry[1]
-        snapshot = letter_snapshot(slug)
+        value = self.read(slug)
         if fresh_for > 0:
             if len(self.entries) > 1000:
                 self.entries.clear()
-            self.entries[slug] = (snapshot, now, self.commits)
-        return snapshot, 0.0
+            self.entries[slug] = (value, now, letter_changes.count)
+        return value, 0.0
 
 
-snapshots = SnapshotMemo()
-event.listen(Session, "after_commit", snapshots.forget)
+class LetterChanges:
+    """Counts the commits in this process that changed a letter."""
+
+    count = 0
+
+    @staticmethod
+    def note_flush(session, _context) -> None:
+        if any(isinstance(item, Letter) for item in (*session.new, *session.dirty, *session.deleted)):
+            session.info["letter_changed"] = True
+
+    @staticmethod
+    def note_statement(state) -> None:
+        if (state.is_update or state.is_delete) and getattr(getattr(state.statement, "table", None), "name", "") == "letters":
+            state.session.info["letter_changed"] = True
+
+    @classmethod
+    def after_commit(cls, session) -> None:
+        if session.info.pop("letter_changed", False):
+            cls.count += 1
+
+    @staticmethod
+    def after_rollback(session) -> None:
+        session.info.pop("letter_changed", None)
+
+
+letter_changes = LetterChanges
+event.listen(Session, "after_flush", LetterChanges.note_flush)
+event.listen(Session, "do_orm_execute", LetterChanges.note_statement)
+event.listen(Session, "after_commit", LetterChanges.after_commit)
+event.listen(Session, "after_soft_rollback", lambda session, _previous: LetterChanges.after_rollback(session))
+
+
+snapshots = LetterMemo(letter_snapshot)
 
 
 def public_letter_or_404(slug: str) -> Letter:

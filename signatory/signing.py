@@ -11,6 +11,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -120,11 +121,18 @@ def normalise_email(address: str) -> tuple[str, str]:
     """(address as typed, key). The key is email-validator's normalised form,
     case-folded as a whole (DESIGN §3). No network call while a request waits."""
     address = address.strip()
+    return address, _email_key(address)
+
+
+@lru_cache(maxsize=256)
+def _email_key(address: str) -> str:
+    """Kept for a moment: the form checks an address and signing uses it
+    again in the same request; the rule is one, the work is done once."""
     try:
         result = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         raise SigningError(_l("Dit is geen geldig e-mailadres."), "email") from None
-    return address, result.normalized.casefold()
+    return result.normalized.casefold()
 
 
 ORGANISATION_KEY_LENGTH = 200  # the column's length
@@ -153,12 +161,17 @@ def hash_ip(ip: str | None) -> str | None:
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# The form and the signing both apply the ten-line rule to the same text:
+# it is typeset once.
+_line_verdict = lru_cache(maxsize=256)(line_verdict)
+
+
 def check_paragraph(paragraph: str) -> str:
     """The ten-line rule (DESIGN §4): decided by the document's typesetter."""
     paragraph = normalise_paragraph(paragraph)
     if not paragraph:
         return ""
-    lines, fits = line_verdict(paragraph)
+    lines, fits = _line_verdict(paragraph)
     if not fits:
         raise SigningError(
             _l(

@@ -83,4 +83,4 @@ def test_language_link_never_redirects_elsewhere(sqlite_app):
     client = sqlite_app.test_client()
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = client.get("/language/en", query_string={"next": target})
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == "/?lang=en"  # home, in the language chosen

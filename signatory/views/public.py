@@ -33,8 +33,8 @@ from ..database import (
 )
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
-from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, current_language, select_locale
-from ..letters import public_letter_or_404, public_letters, signing_target, snapshots
+from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, select_locale
+from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
 from ..states import SignatureStatus
@@ -55,6 +55,18 @@ def sign_rate_limit() -> str:
 
 def rate_limit_off() -> bool:
     return current_app.config["SIGN_RATE_LIMIT"] is None
+
+
+def read_signing_target(slug: str):
+    """Read in a transaction of its own, ended before the writes begin."""
+    with reads_before_writes():
+        return signing_target(slug)
+
+
+# What the signing path needs of a letter, read at most once a second per
+# worker: an organiser's close or new version reaches the other workers
+# within that second (the deadline is exact: it is checked on the clock).
+signing_targets = LetterMemo(read_signing_target)
 
 
 def _refuse(slug: str, form: SignForm | None, status: int, message: str | None = None):
@@ -193,8 +205,7 @@ def _size_in_words(size: int) -> str:
 @stateless
 @checks_origin
 def sign(slug: str):
-    with reads_before_writes():
-        target = signing_target(slug)
+    target, _age = signing_targets.get(slug, fresh_for=SNAPSHOT_SECONDS)
     if target is None:
         abort(404)
     form = SignForm.for_letter(target.id)
@@ -211,7 +222,7 @@ def sign(slug: str):
     if form.is_bot:
         return _to_thanks(slug, form)
     try:
-        signing.sign(target, form.details(current_language()), ip=request.remote_addr)
+        signing.sign(target, form.details(select_locale()), ip=request.remote_addr)
     except signing.LetterNotSignable as error:
         db.session.rollback()
         return _refuse(slug, form, 409, str(error.message))
