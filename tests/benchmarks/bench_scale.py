@@ -305,7 +305,7 @@ class Bench:
                                              self.sign_script(tag, self.app_port), server="app"),
             "sign-bare": lambda tag: self.wrk(f"http://127.0.0.1:{self.bare_insert_port}{SIGN}",
                                               self.sign_script(tag, self.bare_insert_port), server="bare-insert"),
-            "page-nginx": lambda tag: self.wrk(page.format(self.nginx_port)),
+            "page-nginx": lambda tag: self.wrk(page.format(self.nginx_port), server="app"),
             "page-direct": lambda tag: self.wrk(page.format(self.app_port), server="app"),
         }
         pairs = [("page-app", "page-bare"), ("sign-app", "sign-bare"), ("page-nginx", "page-direct")]
@@ -408,9 +408,10 @@ class Bench:
             m, b = self.medians(mine), self.medians(base)
             ratio = m["rps"] / b["rps"] if b["rps"] else 0.0
             verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target else f"≥ {target}: **missed**")
+            cpu = f"{m['cpu_ms']:.2f} / {b['cpu_ms']:.2f}"
             rows.append(
                 f"| {label} | {m['rps']:,.0f} | {b['rps']:,.0f} | **{ratio:.2f}** | {verdict} "
-                f"| {m['p50']:.2f} / {b['p50']:.2f} | {m['errors']} / {b['errors']} "
+                f"| {m['p50']:.2f} / {b['p50']:.2f} | {cpu} | {m['errors']} / {b['errors']} "
                 f"| {', '.join(f'{x:,.0f}' for x in m['runs'])} / {', '.join(f'{x:,.0f}' for x in b['runs'])} |"
             )
         command = "`.venv/bin/python tests/benchmarks/bench_scale.py`" + (
@@ -434,9 +435,14 @@ class Bench:
             "reaches), `PUBLIC_CACHE_SECONDS=10`, `TRUSTED_PROXIES=1`; the letter has 1,000 signatures.",
             "",
             "| measured | Signatory req/s | baseline req/s | ratio | target (DESIGN §8) | p50 ms, app / baseline "
-            "| non-2xx/3xx, app / baseline | each round, app / baseline |",
-            "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |",
+            "| gunicorn CPU ms per request, app / baseline | non-2xx/3xx, app / baseline "
+            "| each round, app / baseline |",
+            "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
             *rows,
+            "",
+            "CPU per request: user + system time of the gunicorn master and workers during the load, divided "
+            "by the answers (through nginx, gunicorn works only when nginx's copy expires; the database "
+            "server's own CPU is not counted).",
             "",
             f"nginx's cache status on three anonymous views of the letter page: {', '.join(self.cache_statuses)}. "
             "The anonymous letter page sets "
