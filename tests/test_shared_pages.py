@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from conftest import build_app, csrf_token, make_letter, make_signature, sign_form
+from conftest import csrf_token, make_letter, make_signature, sign_form
 from signatory.extensions import db
 from signatory.models import Signature
 
@@ -25,9 +25,8 @@ def letter_app(app):
     return app
 
 
-def test_anonymous_shared_pages_set_no_cookie_and_may_be_kept_by_any_cache(database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("PUBLIC_CACHE_SECONDS", "17")
-    app = build_app(monkeypatch, tmp_path, database_url)
+def test_anonymous_shared_pages_set_no_cookie_and_may_be_kept_by_any_cache(app):
+    app.config["PUBLIC_CACHE_SECONDS"] = 17
     with app.app_context():
         make_signature(make_letter())
     client = app.test_client()
@@ -195,3 +194,14 @@ def test_the_api_counts_a_confirmation_at_once(letter_app):
     api = client.get("/api/letters/brief")
     assert api.get_json()["signatures"] == 1 and "no-cache" in api.headers["Cache-Control"]
     assert b"<strong>1</strong>" in client.get("/letters/brief").data
+
+
+def test_public_cache_seconds_comes_from_the_environment(tmp_path):
+    from signatory.config import ConfigError, load_settings
+
+    base = {"SECRET_KEY": "a-secret-key-long-enough-for-the-warning"}
+    assert load_settings(tmp_path, base)["PUBLIC_CACHE_SECONDS"] == 10
+    assert load_settings(tmp_path, {**base, "PUBLIC_CACHE_SECONDS": "0"})["PUBLIC_CACHE_SECONDS"] == 0
+    for bad in ("ten", "-1", "3601"):
+        with pytest.raises(ConfigError, match="PUBLIC_CACHE_SECONDS"):
+            load_settings(tmp_path, {**base, "PUBLIC_CACHE_SECONDS": bad})
