@@ -21,7 +21,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 def stateless(view):
     """This view never uses the session: it is never saved, so no cookie is
-    set and no `Vary: Cookie` is said (a write to it fails loudly)."""
+    set and no `Vary: Cookie` is said."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -61,8 +61,8 @@ class SessionWhereNeeded(SecureCookieSessionInterface):
 
     def save_session(self, app, session, response):
         if g.get("stateless"):
-            if session.modified:
-                raise RuntimeError(f"the stateless view {request.endpoint} wrote to the session")
+            # Whatever a hook changed (an organiser's last-seen time) waits
+            # for the next page that is not shared.
             return
         super().save_session(app, session, response)
 

@@ -202,8 +202,7 @@ def _size_in_words(size: int) -> str:
 @csrf.exempt  # the form checks its own (stateless) token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
 @retry_once_when_the_database_drops(_sign_unavailable)
-@stateless
-@checks_origin
+@checks_origin  # not stateless: the thanks page shows the address from the session
 def sign(slug: str):
     target, _age = signing_targets.get(slug, fresh_for=SNAPSHOT_SECONDS)
     if target is None:
