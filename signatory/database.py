@@ -11,22 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .extensions import db, migrate
+from .view_marks import current_view_writes_on_get
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# GET endpoints that write (following a confirmation link does, by design).
-# GET endpoints that write: following a confirmation link, compiling a PDF,
-# and the exports (their audit entry). They take the write lock up front.
-WRITING_GET_ENDPOINTS = frozenset({
-    "public.confirm",
-    "documents.organiser_document",
-    "organise.signatures_csv",
-    "organise.signatures_xlsx",
-    "organise.postal_notify_csv",
-    "organise.postal_notify_xlsx",
-})
 
 
 def init_app(app: Flask) -> None:
@@ -72,7 +62,7 @@ def is_read_only_request() -> bool:
         return True  # a request's or a background job's reading phase
     if not has_request_context():
         return False
-    return request.method in READ_ONLY_METHODS and request.endpoint not in WRITING_GET_ENDPOINTS
+    return request.method in READ_ONLY_METHODS and not current_view_writes_on_get()
 
 
 @contextmanager

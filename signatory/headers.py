@@ -1,8 +1,10 @@
 """Security headers on every response (DESIGN §6) and proxy awareness."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .view_marks import current_view_may_be_framed
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,7 +23,7 @@ def init_app(app: Flask) -> None:
 
 
 def add_security_headers(response):
-    embeddable = request.endpoint == "public.embed"
+    embeddable = current_view_may_be_framed()
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     # A response with a policy of its own (a sandboxed download) keeps it.

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..pdf import store
 from ..states import LetterState
 from .responses import pdf_response
+from ..view_marks import writes_on_get
 
 bp = Blueprint("documents", __name__)
 
@@ -21,6 +22,7 @@ def _pdf_response(letter, document):
 
 
 @bp.get("/organise/letters/<slug>/document.pdf")
+@writes_on_get
 @login_required
 def organiser_document(slug: str):
     letter = organiser_letter_or_404(slug)
@@ -29,7 +31,6 @@ def organiser_document(slug: str):
         if previous is None:
             abort(404)
         return _pdf_response(letter, previous)
-    # This GET begins with the write lock (database.WRITING_GET_ENDPOINTS).
     document = store.get_or_compile(letter)
     db.session.commit()
     if document.status == store.READY:

@@ -19,6 +19,7 @@ from ..letters import LetterError, LetterSource
 from ..markup import to_html
 from ..signing import SigningError
 from ..states import LetterState
+from ..view_marks import writes_on_get
 from .organise_forms import ActionForm, DeadlineForm, LetterForm, PaperForm
 from .responses import pdf_response
 
@@ -263,6 +264,7 @@ def _download(body, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/letters/<slug>/signatures.csv")
+@writes_on_get  # the audit entry
 def signatures_csv(slug: str):
     """Headers and words in the organiser's language, times in the letter's zone."""
     letter = organiser_letter_or_404(slug)
@@ -282,11 +284,13 @@ def _xlsx_export(slug: str, export, filename: str, title: str) -> Response:
 
 
 @bp.get("/letters/<slug>/signatures.xlsx")
+@writes_on_get
 def signatures_xlsx(slug: str):
     return _xlsx_export(slug, exports.signatures_xlsx, _("handtekeningen"), _("handtekeningen"))
 
 
 @bp.get("/letters/<slug>/notify-by-post.csv")
+@writes_on_get
 def postal_notify_csv(slug: str):
     letter = organiser_letter_or_404(slug)
     body = exports.postal_notify_csv(letter, by=current_user, language=current_language())
@@ -295,5 +299,6 @@ def postal_notify_csv(slug: str):
 
 
 @bp.get("/letters/<slug>/notify-by-post.xlsx")
+@writes_on_get
 def postal_notify_xlsx(slug: str):
     return _xlsx_export(slug, exports.postal_notify_xlsx, _("verwittigen-per-post"), _("per post"))

@@ -39,6 +39,7 @@ from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
+from ..view_marks import may_be_framed, writes_on_get
 from .auth import is_organise_path
 from .caching import PageStore, kept_page_response, shared_page, stateless
 
@@ -274,6 +275,7 @@ def _link_problem(error: signing.LinkError):
 
 
 @bp.get("/confirm/<token>")
+@writes_on_get
 def confirm(token: str):
     try:
         signature = signing.confirm(token)
@@ -410,6 +412,7 @@ def signatories(slug: str):
 
 
 @bp.get("/letters/<slug>/embed")
+@may_be_framed
 @shared_page
 def embed(slug: str):
     """A small counter card that other sites may frame (the only framable page)."""

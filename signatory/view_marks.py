@@ -1,0 +1,41 @@
+"""What a view declares about itself, for the layers below the views.
+
+The transaction code must know whether a GET writes, the header code whether
+a page may be framed. The view says so with a decorator; they ask the view
+that handles the current request. No layer below the views lists endpoints.
+"""
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request
+
+_WRITES_ON_GET = "signatory_writes_on_get"
+_MAY_BE_FRAMED = "signatory_may_be_framed"
+
+
+def writes_on_get(view):
+    """This GET changes data (following a confirmation link, compiling a PDF,
+    an export's audit entry): on SQLite its transaction takes the write lock
+    up front instead of failing to upgrade a read under contention."""
+    setattr(view, _WRITES_ON_GET, True)
+    return view
+
+
+def may_be_framed(view):
+    """Other sites may show this page in a frame (the embeddable card)."""
+    setattr(view, _MAY_BE_FRAMED, True)
+    return view
+
+
+def _current_view_is(mark: str) -> bool:
+    if not has_request_context() or request.endpoint is None:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, mark, False))
+
+
+def current_view_writes_on_get() -> bool:
+    return _current_view_is(_WRITES_ON_GET)
+
+
+def current_view_may_be_framed() -> bool:
+    return _current_view_is(_MAY_BE_FRAMED)
