@@ -18,6 +18,7 @@ from sqlalchemy import select
 from . import audit
 from .extensions import db, login_manager
 from .models import Letter, LetterGrant, User, utcnow
+from .refusals import Refusal
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
@@ -31,7 +32,7 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a real password, only for timing")
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     pass
 
 
@@ -47,16 +48,16 @@ def normalise_login(email: str) -> str:
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_l("Een wachtwoord heeft minstens %(n)d tekens.", n=MIN_PASSWORD_LENGTH))
+        raise AccountError(_l("Een wachtwoord heeft minstens %(n)d tekens.", n=MIN_PASSWORD_LENGTH), "password")
     return _hasher.hash(password)
 
 
 def create_user(email: str, password: str, *, is_admin: bool = False, by: audit.Actor | None = None) -> User:
     email = normalise_login(email)
     if "@" not in email or len(email) > 320:
-        raise AccountError(_l("Dit is geen e-mailadres: %(email)s.", email=email))
+        raise AccountError(_l("Dit is geen e-mailadres: %(email)s.", email=email), "email")
     if find_user(email) is not None:
-        raise AccountError(_l("Er bestaat al een account voor %(email)s.", email=email))
+        raise AccountError(_l("Er bestaat al een account voor %(email)s.", email=email), "email")
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     db.session.flush()
@@ -103,7 +104,7 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
-        raise AccountError(_l("Het huidige wachtwoord klopt niet.")) from None
+        raise AccountError(_l("Het huidige wachtwoord klopt niet."), "current") from None
     user.password_hash = hash_password(new)
     end_sessions(user)
     audit.record("user.password_changed", by=user)

@@ -27,6 +27,7 @@ from .signing import (
     has_control_characters,
     normalise_email,
 )
+from .refusals import Refusal
 from .states import Kind
 from .pdf.line_rule import MAX_PARAGRAPH_CHARS, normalise_paragraph
 
@@ -111,13 +112,6 @@ class SignatureFieldsMixin:
 
     def details(self, language: str) -> SignatureDetails:
         return SignatureDetails.from_mapping({**self.data, "language": language})
-
-    def add_domain_error(self, error: SigningError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if field is None:
-            self.form_errors.append(str(error.message))
-        else:
-            field.errors = [*field.errors, str(error.message)]
 
 
 def letter_form_token(letter_id: int) -> str:
@@ -217,6 +211,17 @@ class ResendForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Only the form token: withdrawing is a POST, never a link."""
+
+
+def show_refusal(form, refusal: Refusal) -> None:
+    """Put a domain refusal on the form: next to its field when the form has
+    that field, else at the top, in the error summary."""
+    message = str(refusal.message)
+    if refusal.field and refusal.field in form:
+        field = form[refusal.field]
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
 
 
 def field_attributes(field, required: bool = False) -> dict:

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from . import audit
 from .extensions import db
 from .models import Letter, LetterVersion, Signature, User, derived_status, utcnow
+from .refusals import Refusal
 from .states import PUBLIC_LETTER_STATES, LetterState
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 LANGUAGE_LOCALES = {"nl": "nl-BE", "nl-be": "nl-BE", "nl-nl": "nl-NL", "en": "nl-BE"}
 
 
-class LetterError(ValueError):
+class LetterError(Refusal):
     """A letter cannot be created or changed as asked; the message says why."""
 
 
@@ -91,7 +92,10 @@ def validate_timezone(name: str) -> str:
 
 def validate_slug(slug: str) -> str:
     if not SLUG_PATTERN.match(slug or ""):
-        raise LetterError(_l("Een korte naam (slug) heeft 1 tot 80 kleine letters, cijfers en koppeltekens, bv. 'integratie-2011'."))
+        raise LetterError(
+            _l("Een korte naam (slug) heeft 1 tot 80 kleine letters, cijfers en koppeltekens, bv. 'integratie-2011'."),
+            "slug",
+        )
     return slug
 
 
@@ -253,7 +257,7 @@ def create_letter(slug: str, source: LetterSource, *, by: audit.Actor | None = N
     """A new draft; an organiser who is not an admin may manage what they create."""
     validate_slug(slug)
     if get_letter(slug) is not None:
-        raise LetterError(_l("Er bestaat al een brief met de korte naam '%(slug)s'.", slug=slug))
+        raise LetterError(_l("Er bestaat al een brief met de korte naam '%(slug)s'.", slug=slug), "slug")
     letter = Letter(slug=slug, state=LetterState.DRAFT, version=1)
     _apply_source(letter, source)
     letter.versions.append(

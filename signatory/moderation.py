@@ -18,6 +18,7 @@ from .extensions import db
 from .letters import adjust_counts, bump_revision
 from .signing import change_status
 from .models import Letter, Signature, User, utcnow
+from .refusals import Refusal
 from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
 
 APPROVE = "approve"
@@ -38,7 +39,7 @@ QUEUE_FILTERS = (
 MAX_REASON = 1000
 
 
-class ModerationError(ValueError):
+class ModerationError(Refusal):
     """A decision that cannot be taken; the message says why."""
 
     def __init__(self, message):

@@ -18,6 +18,7 @@ from . import audit, mail
 from .database import insert_ignoring_conflicts
 from .extensions import db
 from .models import Answer, Document, Letter, OutboxMessage, Signature, User, utcnow
+from .refusals import Refusal
 from .states import LetterState, SignatureStatus
 
 NOTICE_KIND = "publication"
@@ -25,11 +26,8 @@ MAX_MANNER_LENGTH = 2000
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
 
-class PublicationError(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PublicationError(Refusal):
+    pass
 
 
 def publish(letter: Letter, publication_date: date, manner: str, user: User | None = None) -> None:

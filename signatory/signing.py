@@ -24,6 +24,7 @@ from .extensions import db
 from .database import insert_ignoring_conflicts
 from .letters import SigningTarget, adjust_counts, bump_revision
 from .models import Letter, Signature, utcnow
+from .refusals import LinkError, Refusal
 from .states import (
     LIVE_STATUSES,
     Kind,
@@ -45,25 +46,12 @@ FIELD_LIMITS = {
 }
 
 
-class SigningError(Exception):
-    """A refusal the signer can act on; `field` names the form field."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class SigningError(Refusal):
+    """A refusal the signer can act on."""
 
 
 class LetterNotSignable(SigningError):
     pass
-
-
-class LinkError(Exception):
-    """A link that does not (or no longer) lead anywhere; message for the page."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass
@@ -336,14 +324,7 @@ def queue_links_reminder(signature: Signature) -> None:
 # --- confirming -------------------------------------------------------------------
 
 def signature_from_token(purpose: str, token: str, max_age: int | None = None) -> Signature:
-    try:
-        signature_id = tokens.read_token(purpose, token, max_age=max_age)
-    except tokens.ExpiredToken:
-        raise LinkError(
-            _l("Deze link is verlopen. Vraag hieronder een nieuwe aan.")
-        ) from None
-    except tokens.InvalidToken:
-        raise LinkError(_l("Deze link klopt niet. Kopieer hem volledig uit de e-mail.")) from None
+    signature_id = tokens.read_token(purpose, token, max_age=max_age)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.status == SignatureStatus.ERASED:
         raise LinkError(_l("Deze handtekening bestaat niet meer."))

@@ -6,19 +6,24 @@ confirmation token cannot be used to manage and vice versa.
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .refusals import LinkError
 
 CONFIRM = "confirm"
 MANAGE = "manage"
 CONFIRM_MAX_AGE = 30 * 24 * 3600  # the confirmation link is valid for 30 days
 
 
-class InvalidToken(Exception):
-    pass
+class InvalidToken(LinkError):
+    def __init__(self, message=None):
+        super().__init__(message or _l("Deze link klopt niet. Kopieer hem volledig uit de e-mail."))
 
 
 class ExpiredToken(InvalidToken):
-    pass
+    def __init__(self):
+        super().__init__(_l("Deze link is verlopen. Vraag hieronder een nieuwe aan."))
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

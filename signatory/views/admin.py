@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..auth import AccountError, admin_required_or_403, create_user, grant_letter, granted_slugs, revoke_letter, set_account_active
 from ..extensions import db
+from ..forms import show_refusal
 from ..letters import SLUG_PATTERN, get_letter
 from ..models import AuditEntry, Letter, User
 from .organise_forms import ActionForm, UserForm
@@ -32,7 +33,7 @@ def users():
         try:
             user = create_user(form.email.data, form.password.data, is_admin=form.is_admin.data, by=current_user)
         except AccountError as error:
-            form.email.errors.append(str(error))
+            show_refusal(form, error)
             status = 422
         else:
             db.session.commit()

@@ -15,6 +15,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..auth import AccountError, authenticate, change_password, end_sessions, normalise_login
 from ..extensions import db, limiter, login_manager
+from ..forms import show_refusal
 from .organise_forms import ActionForm, LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__, url_prefix="/organise")
@@ -162,8 +163,8 @@ def password():
     if form.validate_on_submit():
         try:
             change_password(current_user, form.current.data, form.new.data)
-        except AccountError:
-            form.current.errors.append(_("Het huidige wachtwoord klopt niet."))
+        except AccountError as error:
+            show_refusal(form, error)
         else:
             db.session.commit()
             # Other sessions end (session_version); this one carries on.

@@ -15,6 +15,7 @@ from ..auth import grantees, manageable_letters, organiser_letter_or_404, ungran
 from ..database import reads_only_from_here
 from ..extensions import db
 from ..i18n import current_language
+from ..forms import show_refusal
 from ..letters import LetterError, LetterSource
 from ..markup import to_html
 from ..signing import SigningError
@@ -79,7 +80,7 @@ def new_letter():
         try:
             letter = letters.create_letter(form.slug.data, _source_from_form(form), by=current_user)
         except LetterError as error:
-            form.slug.errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("De brief is aangemaakt als ontwerp. Open hem wanneer hij klaar is."))
@@ -110,7 +111,7 @@ def edit_letter(slug: str):
         try:
             new_version = letters.update_letter(letter, _source_from_form(form), note=form.note.data or "", by=current_user)
         except LetterError as error:
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(
@@ -236,7 +237,7 @@ def paper_form(slug: str):
             )
         except SigningError as error:
             db.session.rollback()
-            form.add_domain_error(error)
+            show_refusal(form, error)
             status = 422
         else:
             db.session.commit()

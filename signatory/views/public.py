@@ -32,11 +32,12 @@ from ..database import (
     rollback_quietly,
 )
 from ..extensions import csrf, db, limiter
-from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm
+from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm, show_refusal
 from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, select_locale
 from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
+from ..refusals import LinkError
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
 from ..view_marks import may_be_framed, writes_on_get
@@ -228,7 +229,7 @@ def sign(slug: str):
         return _refuse(slug, form, 409, str(error.message))
     except signing.SigningError as error:
         db.session.rollback()
-        form.add_domain_error(error)
+        show_refusal(form, error)
         return _refuse(slug, form, 422)
     db.session.commit()
     return _to_thanks(slug, form)
@@ -269,7 +270,9 @@ def paragraph_lines():
     return response
 
 
-def _link_problem(error: signing.LinkError):
+@bp.errorhandler(LinkError)
+def link_problem(error: LinkError):
+    """A broken, expired or spent link, from whichever view followed it."""
     db.session.rollback()
     return render_template("public/link_problem.html", message=error.message), 410
 
@@ -277,10 +280,7 @@ def _link_problem(error: signing.LinkError):
 @bp.get("/confirm/<token>")
 @writes_on_get
 def confirm(token: str):
-    try:
-        signature = signing.confirm(token)
-    except signing.LinkError as error:
-        return _link_problem(error)
+    signature = signing.confirm(token)
     db.session.commit()
     response = make_response(
         render_template(
@@ -295,10 +295,7 @@ def confirm(token: str):
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the forms check their own tokens, keeping what was typed
 def manage(token: str):
-    try:
-        signature = signing.manageable_signature(token)
-    except signing.LinkError as error:
-        return _link_problem(error)
+    signature = signing.manageable_signature(token)
     form = ManageForm(obj=signature if request.method == "GET" else None)
     status = 200
     if request.method == "POST":
@@ -307,7 +304,7 @@ def manage(token: str):
                 changed = signing.change(signature, form.details(signature.language))
             except signing.SigningError as error:
                 db.session.rollback()
-                form.add_domain_error(error)
+                show_refusal(form, error)
                 status = 422
             else:
                 db.session.commit()
@@ -332,10 +329,7 @@ def manage(token: str):
 def withdraw(token: str):
     """GET asks once more (and changes nothing: mail scanners follow links);
     the POST withdraws."""
-    try:
-        signature = signing.manageable_signature(token)
-    except signing.LinkError as error:
-        return _link_problem(error)
+    signature = signing.manageable_signature(token)
     if request.method == "GET":
         if signature.status == SignatureStatus.WITHDRAWN:
             return redirect(url_for("public.manage", token=token), 303)

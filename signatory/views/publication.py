@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from .. import publication
 from ..auth import organiser_letter_or_404
 from ..extensions import db
+from ..forms import show_refusal
 from ..letters import public_letter_or_404
 from ..models import Answer
 from ..moderation import queue_counts, unverified_organisation_count
@@ -72,14 +73,6 @@ def _render_publication(letter, publish_form=None, answer_form=None, status=200)
     ), status
 
 
-def _attach_error(form: FlaskForm, error: publication.PublicationError) -> None:
-    target = getattr(form, error.field or "", None)
-    if target is not None:
-        target.errors = [*target.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
-
-
 @bp.get("/organise/letters/<slug>/publication")
 @login_required
 def overview(slug: str):
@@ -117,7 +110,7 @@ def publish(slug: str):
         publication.publish(letter, form.publication_date.data, form.publication_manner.data, current_user)
     except publication.PublicationError as error:
         db.session.rollback()
-        _attach_error(form, error)
+        show_refusal(form, error)
         return _render_publication(letter, publish_form=form, status=409)
     db.session.commit()
     flash(_("De brief is gepubliceerd. Het document is vastgelegd."))
@@ -165,7 +158,7 @@ def add_answer(slug: str):
         )
     except publication.PublicationError as error:
         db.session.rollback()
-        _attach_error(form, error)
+        show_refusal(form, error)
         return _render_publication(letter, answer_form=form, status=422)
     db.session.commit()
     flash(_("Het antwoord staat op de publieke pagina."))
