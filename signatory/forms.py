@@ -2,7 +2,9 @@
 
 The forms check everything a signer can fix, all at once, so the page comes
 back with every message next to its field; the domain functions enforce the
-same rules again (they are called by other paths too).
+same rules again (they are called by other paths too). The one costly rule,
+the ten-line rule, typesets the paragraph: it is checked once per request,
+by the domain when the rest of the form is valid, else by the form.
 """
 from __future__ import annotations
 
@@ -19,17 +21,11 @@ from wtforms.csrf.core import CSRF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .signing import (
-    FIELD_LIMITS,
-    SignatureDetails,
-    SigningError,
-    check_paragraph,
-    has_control_characters,
-    normalise_email,
-)
 from .refusals import Refusal
+from .signing import FIELD_LIMITS, SignatureDetails, SigningError, check_paragraph, normalise_email
 from .states import Kind
-from .pdf.line_rule import MAX_PARAGRAPH_CHARS, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_CHARS
+from .text import clean_line, clean_multiline, has_control_characters, normalise_paragraph
 
 
 def choices(*pairs) -> list[SelectChoice]:
@@ -42,14 +38,12 @@ def _strip(value):
 
 
 class ControlCharacterCheck:
-    """Refuse NUL and other invisible control characters with a clear
-    message; the refilled field shows the text without them."""
+    """Refuse NUL and the other characters of the text policy (`text.py`)
+    with a clear message; the refilled field shows the text without them."""
 
     def __call__(self, form, field):
         raw = field.raw_data[0] if field.raw_data else ""
-        if isinstance(raw, str) and has_control_characters(raw.replace("\t", " ")):
-            from .signing import clean_line, clean_multiline
-
+        if isinstance(raw, str) and has_control_characters(raw):
             cleaner = clean_multiline if isinstance(field, TextAreaField) else clean_line
             field.data = cleaner(raw) if field.name != "paragraph" else normalise_paragraph(raw)
             raise ValidationError(
@@ -102,13 +96,25 @@ class SignatureFieldsMixin:
         _l("Verwittig me per e-mail van de datum en de manier waarop de brief gepubliceerd wordt.")
     )
 
-    def validate_paragraph(self, field):
+    # The paper form applies the ten-line rule itself, with its override.
+    checks_line_rule = True
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not valid and self.checks_line_rule:
+            # The domain will not see this submission: tell about the
+            # paragraph now, together with the other messages.
+            self._check_line_rule()
+        return valid
+
+    def _check_line_rule(self) -> None:
+        field = self.paragraph
         if field.errors or not field.data:
             return
         try:
             field.data = check_paragraph(field.data)
         except SigningError as error:
-            raise ValidationError(str(error.message)) from None
+            show_refusal(self, error)
 
     def details(self, language: str) -> SignatureDetails:
         return SignatureDetails.from_mapping({**self.data, "language": language})

@@ -20,6 +20,7 @@ from .signing import change_status
 from .models import Letter, Signature, User, utcnow
 from .refusals import Refusal
 from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
+from .text import clean_line
 
 APPROVE = "approve"
 REJECT = "reject"
@@ -98,8 +99,7 @@ def in_queue(signature: Signature) -> bool:
 # --- decisions ------------------------------------------------------------------------
 
 def _clean_reason(reason: str | None) -> str:
-    text = " ".join((reason or "").replace("\x00", " ").split()) if reason else ""
-    return text[:MAX_REASON]
+    return clean_line(reason)[:MAX_REASON]
 
 
 def _check_not_frozen(letter: Letter) -> None:
@@ -293,7 +293,7 @@ def search_signatures(letter: Letter, flt: SignatureFilter, *, limit: int = 100,
         query = query.where(Signature.kind == flt.kind)
     if flt.source in {s.value for s in Source}:
         query = query.where(Signature.source == flt.source)
-    text = " ".join(flt.query.replace("\x00", "").split())[:100]
+    text = clean_line(flt.query)[:100]
     if text:
         pattern = "%" + text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(

@@ -18,7 +18,7 @@ from .extensions import db
 from .letters import adjust_counts
 from .models import Letter, Signature, User, utcnow
 from .pdf import paper_form
-from .pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
 from .signing import (
     SignatureDetails,
     SigningError,
@@ -27,6 +27,7 @@ from .signing import (
     normalise_email,
 )
 from .states import LetterState, ParagraphStatus, SignatureStatus, Source
+from .text import normalise_paragraph
 
 PAPER_SOURCES = (Source.PAPER, Source.EMAIL)
 MAX_OVERRIDE_REASON = 500

@@ -20,6 +20,7 @@ from .extensions import db
 from .models import Answer, Document, Letter, OutboxMessage, Signature, User, utcnow
 from .refusals import Refusal
 from .states import LetterState, SignatureStatus
+from .text import clean_line, strip_controls
 
 NOTICE_KIND = "publication"
 MAX_MANNER_LENGTH = 2000
@@ -35,7 +36,7 @@ def publish(letter: Letter, publication_date: date, manner: str, user: User | No
     the compiled document is kept as it is now, in the database."""
     if letter.state not in (LetterState.OPEN, LetterState.CLOSED):
         raise PublicationError(_l("Alleen een open of afgesloten brief kan gepubliceerd worden."))
-    manner = " ".join((manner or "").split())
+    manner = clean_line(manner)
     if not manner:
         raise PublicationError(_l("Beschrijf hoe de brief gepubliceerd wordt."), "publication_manner")
     if len(manner) > MAX_MANNER_LENGTH:
@@ -198,7 +199,8 @@ def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None)
     """A response from a recipient, shown on the public page after publication."""
     if letter.state != LetterState.PUBLISHED:
         raise PublicationError(_l("Antwoorden komen pas na de publicatie."))
-    if not answer.author_name.strip():
+    author_name = clean_line(answer.author_name)
+    if not author_name:
         raise PublicationError(_l("Van wie komt het antwoord?"), "author_name")
     if answer.attachment is not None:
         if len(answer.attachment) > MAX_ATTACHMENT_BYTES:
@@ -207,13 +209,13 @@ def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None)
             raise PublicationError(_l("De bijlage moet een PDF zijn."), "attachment")
     row = Answer(
         letter_id=letter.id,
-        author_name=answer.author_name.strip()[:200],
-        author_function=answer.author_function.strip()[:200],
-        author_affiliation=answer.author_affiliation.strip()[:200],
+        author_name=author_name[:200],
+        author_function=clean_line(answer.author_function)[:200],
+        author_affiliation=clean_line(answer.author_affiliation)[:200],
         received_on=answer.received_on,
-        body=answer.body.strip(),
+        body=strip_controls(answer.body).strip(),
         attachment=answer.attachment,
-        attachment_name=(answer.attachment_name or "").strip()[:200],
+        attachment_name=clean_line(answer.attachment_name)[:200],
     )
     db.session.add(row)
     db.session.flush()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-import unicodedata
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
@@ -33,7 +31,8 @@ from .states import (
     SignatureStatus,
     Source,
 )
-from .pdf.line_rule import MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_LINES, line_verdict
+from .text import clean_line, clean_multiline, normalise_paragraph
 
 FIELD_LIMITS = {
     "first_name": 100,
@@ -76,33 +75,6 @@ class SignatureDetails:
     def from_mapping(cls, data) -> SignatureDetails:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
-
-
-# --- text hygiene -------------------------------------------------------------
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-
-
-def has_control_characters(text: str) -> bool:
-    return bool(_CONTROL_CHARS.search(text.replace("\r\n", "\n").replace("\n", "")))
-
-
-# Embeddings, overrides and isolates: in a name or a place they would
-# reorder what follows (the next signer's line); they are dropped.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_line(text: str | None) -> str:
-    """One line of text: control characters out, bidi controls out, white
-    space folded, NFC."""
-    text = _CONTROL_CHARS.sub(" ", _BIDI_CONTROLS.sub("", text or ""))
-    return unicodedata.normalize("NFC", " ".join(text.split()))
-
-
-def clean_multiline(text: str | None) -> str:
-    """A postal address keeps its line breaks; nothing else survives."""
-    lines = [clean_line(line) for line in (text or "").replace("\r\n", "\n").split("\n")]
-    return "\n".join(line for line in lines if line)
 
 
 def normalise_email(address: str) -> tuple[str, str]:

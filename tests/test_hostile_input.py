@@ -22,8 +22,7 @@ from conftest import csrf_token, deliver, links, make_signature, outbox_messages
 from signatory import tokens
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature
-from signatory.signing import clean_line, has_control_characters
-from signatory.pdf.line_rule import normalise_paragraph
+from signatory.text import clean_line, has_control_characters, normalise_paragraph
 
 TEXT_FIELDS = ("first_name", "last_name", "organisation", "function", "address", "email", "place", "paragraph")
 LINE_FIELDS = ("first_name", "last_name", "organisation", "function", "email", "place")

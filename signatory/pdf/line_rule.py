@@ -6,27 +6,12 @@ here.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-
+from ..text import normalise_paragraph
 from .typography import FRAME_INNER_WIDTH, build_paragraph
 
 MAX_PARAGRAPH_LINES = 10
 # Guards for the server: the typesetter never sees more than this.
 MAX_PARAGRAPH_CHARS = 2000
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def normalise_paragraph(text: str) -> str:
-    """Line endings as \\n, no control characters, no trailing white space;
-    blank lines inside the paragraph are kept, because they count."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    lines = [line.rstrip() for line in text.split("\n")]
-    return "\n".join(lines).strip("\n").strip()
-
 
 
 def count_lines(text: str) -> int:

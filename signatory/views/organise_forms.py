@@ -1,8 +1,6 @@
 """Forms of the organiser's workspace (Flask-WTF, CSRF included)."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,28 +23,20 @@ from ..forms import SignatureFieldsMixin, _strip, choices
 from ..letters import SLUG_PATTERN
 from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
-
-
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_controls(value):
-    """NUL and other control characters never reach the database
-    (PostgreSQL refuses NUL in text); line breaks and tabs stay."""
-    return _CONTROLS.sub("", value) if isinstance(value, str) else value
+from ..text import strip_controls
 
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        _l("E-mailadres"), filters=[_no_controls, _strip],
+        _l("E-mailadres"), filters=[strip_controls, _strip],
         validators=[DataRequired(_l("Vul je e-mailadres in.")), Length(max=320)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
-        _l("Wachtwoord"), filters=[_no_controls], validators=[DataRequired(_l("Vul je wachtwoord in.")), Length(max=1000)],
+        _l("Wachtwoord"), filters=[strip_controls], validators=[DataRequired(_l("Vul je wachtwoord in.")), Length(max=1000)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = HiddenField(filters=[_no_controls])
+    next = HiddenField(filters=[strip_controls])
 
 
 class PasswordForm(FlaskForm):
@@ -71,7 +61,7 @@ class PasswordForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("E-mailadres"), filters=[_no_controls, _strip], validators=[DataRequired(_l("Vul een e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)])
+    email = EmailField(_l("E-mailadres"), filters=[strip_controls, _strip], validators=[DataRequired(_l("Vul een e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)])
     password = PasswordField(
         _l("Wachtwoord"),
         validators=[DataRequired(_l("Kies een wachtwoord.")), Length(min=MIN_PASSWORD_LENGTH, max=1000, message=_l("Minstens %(min)d tekens.", min=MIN_PASSWORD_LENGTH))],
@@ -86,7 +76,7 @@ class ActionForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reden (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=1000)])
+    reason = StringField(_l("Reden (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=1000)])
 
 
 class DeadlineForm(FlaskForm):
@@ -102,26 +92,26 @@ TIMEZONES = [
 
 class LetterForm(FlaskForm):
     slug = StringField(
-        _l("Adres (slug)"), filters=[_no_controls, lambda v: v.strip().lower() if isinstance(v, str) else v],
+        _l("Adres (slug)"), filters=[strip_controls, lambda v: v.strip().lower() if isinstance(v, str) else v],
         validators=[DataRequired(_l("Kies een adres.")), Regexp(SLUG_PATTERN.pattern, message=_l("Kleine letters, cijfers en koppeltekens, bv. integratie-2011."))],
         description=_l("Het stuk na /letters/ in de link, bv. integratie-2011. Kan later niet meer veranderen."),
     )
-    title = StringField(_l("Titel"), filters=[_no_controls, _strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
-    subtitle = StringField(_l("Ondertitel"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=300)])
-    organiser = StringField(_l("Organisator"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
+    title = StringField(_l("Titel"), filters=[strip_controls, _strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
+    subtitle = StringField(_l("Ondertitel"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=300)])
+    organiser = StringField(_l("Organisator"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
                             description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."))
-    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
+    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
                              description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
-    contact = StringField(_l("Contact"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
+    contact = StringField(_l("Contact"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
                           description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."))
-    intro = TextAreaField(_l("Oproep om te tekenen"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
+    intro = TextAreaField(_l("Oproep om te tekenen"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     letter_file = FileField(
         _l("Heb je de brief al in een bestand? Lees hem in"),
         description=_l("Word (.docx), OpenDocument (.odt), tekst (.txt) of Markdown (.md). Daarna duid je aan wat de oproep is, wat de tekst, en wat weg mag. Anders typ of plak je de tekst hieronder."),
         render_kw={"accept": ".docx,.odt,.txt,.md,.markdown"},
     )
     body = TextAreaField(
-        _l("Tekst (Markdown)"), filters=[_no_controls], validators=[DataRequired(_l("Schrijf de tekst van de brief.")), Length(max=200_000)],
+        _l("Tekst (Markdown)"), filters=[strip_controls], validators=[DataRequired(_l("Schrijf de tekst van de brief.")), Length(max=200_000)],
         description=_l("Een lege lijn begint een nieuwe alinea; ## Tussentitel, *schuin*, **vet**, - opsomming, > citaat."),
         render_kw={"rows": 18},
     )
@@ -133,7 +123,7 @@ class LetterForm(FlaskForm):
         choices=choices(("nl-BE", _l("Nederlands (België): 'Van den Broeck' onder V")), ("nl-NL", _l("Nederlands (Nederland): 'van den Broek' onder B")), ("en", _l("Engels"))),
         default="nl-BE",
     )
-    note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
+    note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
                        description=_l("Als er al getekend werd, wordt een wijziging van de tekst een nieuwe, zichtbare versie."))
 
 
@@ -143,9 +133,9 @@ class ModerationForm(FlaskForm):
         choices=choices(("approve", _l("Goedkeuren")), ("reject", _l("Weigeren")), ("revise", _l("Laten herschrijven"))),
         validators=[DataRequired(_l("Kies een beslissing."))],
     )
-    reason = TextAreaField(_l("Reden of vraag aan de ondertekenaar"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=1000)])
+    reason = TextAreaField(_l("Reden of vraag aan de ondertekenaar"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=1000)])
     notify = BooleanField(_l("Stuur de reden naar de ondertekenaar"))
-    next = HiddenField(filters=[_no_controls])
+    next = HiddenField(filters=[strip_controls])
 
 
 class PaperForm(SignatureFieldsMixin, FlaskForm):
@@ -164,18 +154,16 @@ class PaperForm(SignatureFieldsMixin, FlaskForm):
         default=Kind.PERSON.value,
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
-    organisation = StringField(_l("Naam van de organisatie"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
-    email = EmailField(_l("E-mailadres (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])],
+    organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
+    email = EmailField(_l("E-mailadres (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])],
                        description=_l("Alleen als het op het formulier staat."))
     override_reason = StringField(
-        _l("Reden om de tienlijnenregel niet toe te passen (niet verplicht)"), filters=[_no_controls, _strip],
+        _l("Reden om de tienlijnenregel niet toe te passen (niet verplicht)"), filters=[strip_controls, _strip],
         validators=[Optional(), Length(max=500)],
         description=_l("Alleen invullen als de paragraaf langer is dan tien lijnen en toch zo gepubliceerd mag worden; de reden komt in het auditlogboek."),
     )
 
-    def validate_paragraph(self, field):
-        # The ten-line rule is checked by paper.enter_form, with the override.
-        pass
+    checks_line_rule = False  # paper.enter_form applies it, with the override
 
     def validate_organisation(self, field):
         if self.kind.data == Kind.ORGANISATION and not field.data:
