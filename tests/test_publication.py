@@ -2,6 +2,7 @@
 reminders (issue 6)."""
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
