@@ -20,6 +20,8 @@ from functools import lru_cache
 
 from pyuca import Collator
 
+from .states import Kind
+
 _PREFIXES = sorted(
     [
         "van", "van de", "van den", "van der", "van het", "van 't", "de", "den", "der",
@@ -62,7 +64,7 @@ def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: s
     name; then persons, by surname and first name. The leading byte keeps the
     two groups apart in one ordered index (DESIGN §5: organisations, then
     persons)."""
-    if kind == "organisation" and organisation.strip():
+    if kind == Kind.ORGANISATION and organisation.strip():
         return ORGANISATIONS_FIRST + text_key(" ".join(organisation.split()).casefold())
     surname = sortable_surname(last_name, locale)
     return PERSONS_NEXT + text_key(f"{surname} {' '.join(first_name.split())}".casefold())

@@ -279,7 +279,7 @@ def has_signatures(letter: Letter) -> bool:
 
 def ensure_changeable(letter: Letter) -> None:
     """A published letter is what was sent: its text and settings stay."""
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         raise LetterError(_l("Een gepubliceerde brief kan niet meer gewijzigd worden."))
 
 
@@ -318,7 +318,7 @@ def _apply_source(letter: Letter, source: LetterSource) -> None:
 
 
 def open_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         raise LetterError(_l("Een gepubliceerde brief kan niet opnieuw geopend worden."))
     letter.state = LetterState.OPEN
     letter.opened_at = letter.opened_at or utcnow()
@@ -327,7 +327,7 @@ def open_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
 
 
 def close_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         raise LetterError(_l("Een gepubliceerde brief is al afgesloten."))
     if letter.state == LetterState.DRAFT:
         raise LetterError(_l("Een ontwerp werd nog niet geopend."))
@@ -339,7 +339,7 @@ def close_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:
 def set_deadline(letter: Letter, deadline: date | None, *, by: audit.Actor | None = None) -> None:
     """Change (typically extend) the deadline. Closed-by-the-clock is derived,
     so a letter whose new deadline lies ahead is open again by itself."""
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         raise LetterError(_l("Een gepubliceerde brief kan niet meer ondertekend worden."))
     old = letter.deadline
     letter.deadline = deadline
@@ -401,7 +401,7 @@ def letter_summary(letter: Letter) -> dict:
 
 
 def _answers(letter: Letter):
-    if letter.state != LetterState.PUBLISHED:
+    if not letter.is_published:
         return []
     from .publication import answers_of
 

@@ -1,16 +1,19 @@
 """E-mail through an outbox table (DESIGN §7).
 
-`queue_email` renders a message and adds it to the outbox in the caller's
-transaction, so a message exists exactly when what caused it was committed.
+`queue` adds a message to the outbox in the caller's transaction, so a
+message exists exactly when what caused it was committed; every row is made
+by `outbox_row`, with one Message-ID scheme, and rendered when it is
+delivered (template, language, JSON context, its letter and signature).
 `deliver_due` (behind `flask outbox send`) claims due rows one by one with a
 conditional UPDATE — safe with several senders on SQLite and PostgreSQL —
-and delivers them at least once, with a Message-ID fixed at queue time. A
+and delivers them at least once, with the Message-ID fixed at queue time. A
 transient failure (SMTP down, 4xx) is retried with backoff, for ever; a message
 that cannot be built, or that the server refuses for good (5xx), is marked
 failed and never blocks the queue.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -30,9 +33,9 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from .config import MailSettings
+from .database import insert_ignoring_conflicts
 from .extensions import db
 from .models import Letter, OutboxMessage, Signature, utcnow
 from .states import LIVE_STATUSES, OutboxStatus, SignatureStatus
@@ -47,71 +50,73 @@ LINK = re.compile(r"https?://\S+")
 
 # --- queueing ----------------------------------------------------------------
 
-def queue_email(
+def queue(
     kind: str,
     *,
     recipient: str,
     template: str,
     language: str,
-    letter: Letter | None = None,
-    signature: Signature | None = None,
+    letter_id: int,
+    signature_id: int | None,
     dedup_key: str | None = None,
     headers: dict[str, str] | None = None,
-    due_at: datetime | None = None,
     **context,
-) -> OutboxMessage | None:
-    """Render `emails/<template>.txt` and `.html` in the recipient's language
-    and add the message to the outbox. With a dedup_key the database refuses
-    a second message with the same key; then None is returned."""
-    subject, body_text, body_html = render_email(
-        template, language, letter=letter, signature=signature, **context
+) -> bool:
+    """Add one message to the outbox, in the caller's transaction. With a
+    dedup_key the database refuses a second message with the same key; then
+    False is returned."""
+    row = outbox_row(
+        kind, recipient=recipient, template=template, language=language, letter_id=letter_id,
+        signature_id=signature_id, dedup_key=dedup_key, headers=headers, **context,
     )
-    message = OutboxMessage(
-        kind=kind,
-        dedup_key=dedup_key,
-        letter_id=letter.id if letter is not None else None,
-        signature_id=signature.id if signature is not None else None,
-        recipient=recipient,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        headers=_json({"Content-Language": language, **(headers or {})}),
-        message_id=new_message_id(),
-        due_at=due_at or utcnow(),
-    )
-    if dedup_key is None:
-        db.session.add(message)
-        return message
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
-        return None
-    return message
+    return _insert(row).rowcount == 1
 
 
-def queue_deferred(
-    kind: str, *, recipient: str, template: str, language: str, letter_id: int, signature_id: int | None,
-    **context: str,
-) -> None:
-    """Queue a message to be rendered when it is delivered: one plain INSERT,
-    for the signing request, which must stay cheap (DESIGN §8). The context
-    holds strings only; the letter, the signature and its signed links are
-    added at delivery."""
+def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> bool:
+    """A message to a signer, in their language. Every message to a signer
+    carries their manage link (change or withdraw at any time): it is signed
+    when the message is rendered."""
+    return queue(
+        kind, recipient=signature.email, template=template, language=signature.language,
+        letter_id=signature.letter_id, signature_id=signature.id, **context,
+    )
+
+
+def outbox_row(
+    kind: str,
+    *,
+    recipient: str,
+    template: str,
+    language: str,
+    letter_id: int,
+    signature_id: int | None,
+    dedup_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context,
+) -> dict:
+    """The columns of one queued message: the only place an outbox row is
+    made. The message is rendered when it is delivered (`render_queued`),
+    from its template, its letter and signature and this JSON context; a
+    links request names no signature yet (`resolve_links_request`)."""
     now = utcnow()
-    db.session.connection().execute(
-        _INSERT_OUTBOX,
-        {
-            "kind": kind, "recipient": recipient, "template": template, "language": language,
-            "letter_id": letter_id, "signature_id": signature_id, "context": _json(context),
-            "subject": "", "body_text": "", "body_html": "",
-            "headers": _json({"Content-Language": language}), "message_id": new_message_id(),
-            "status": OutboxStatus.QUEUED.value, "attempts": 0, "last_error": "", "created_at": now, "due_at": now,
-        },
-    )
+    return {
+        "kind": kind, "dedup_key": dedup_key, "recipient": recipient,
+        "template": template, "language": language, "context": _json(context),
+        "letter_id": letter_id, "signature_id": signature_id,
+        "subject": "", "body_text": "", "body_html": "",
+        "headers": _json({"Content-Language": language, **(headers or {})}),
+        "message_id": new_message_id(),
+        "status": OutboxStatus.QUEUED.value, "attempts": 0, "last_error": "",
+        "created_at": now, "due_at": now,
+    }
 
 
-_INSERT_OUTBOX = OutboxMessage.__table__.insert()
+def queue_rows(rows: list[dict]) -> None:
+    """Add many rows made by `outbox_row` (the publication notice), skipping
+    those whose dedup_key is queued already."""
+    if rows:
+        _insert(rows)
+
 
 LINKS_KIND = "links"
 LINKS_INTERVAL = timedelta(hours=1)  # at most one links e-mail per signature
@@ -128,7 +133,7 @@ def queue_links_request(
     context = {"email_key": email_key}
     if organisation_key is not None:
         context["organisation_key"] = organisation_key
-    queue_deferred(
+    queue(
         LINKS_KIND, recipient=recipient, template="links", language=language,
         letter_id=letter_id, signature_id=None, **context,
     )
@@ -139,8 +144,6 @@ def resolve_links_request(row: OutboxMessage) -> bool:
     first live signature of the address that had no links e-mail in the last
     hour, each further such signature gets a message of its own. False when
     there is nobody to write to (the row is then dropped)."""
-    import json
-
     context = json.loads(row.context or "{}")
     query = select(Signature).where(
         Signature.letter_id == row.letter_id,
@@ -158,10 +161,7 @@ def resolve_links_request(row: OutboxMessage) -> bool:
     row.headers = _json({"Content-Language": first.language})
     row.context = "{}"
     for signature in others:
-        queue_deferred(
-            LINKS_KIND, recipient=signature.email, template="links", language=signature.language,
-            letter_id=signature.letter_id, signature_id=signature.id,
-        )
+        queue_to_signer(LINKS_KIND, signature, template="links")
     db.session.flush()
     return True
 
@@ -177,10 +177,22 @@ def _links_mailed_since(signature_id: int, since: datetime) -> bool:
     ) is not None
 
 
-def render_deferred(row: OutboxMessage) -> None:
-    """Fill in subject and bodies of a message queued with queue_deferred."""
-    import json
+def _insert(rows):
+    """On the session's connection, in its transaction, without the ORM:
+    one plain INSERT … ON CONFLICT DO NOTHING, built once per dialect, as the
+    signing request must stay cheap (DESIGN §8)."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _INSERT_OUTBOX.get(dialect)
+    if statement is None:
+        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(OutboxMessage.__table__)
+    return db.session.connection().execute(statement, rows)
 
+
+_INSERT_OUTBOX: dict = {}
+
+
+def render_queued(row: OutboxMessage) -> None:
+    """Fill in the subject and bodies of a queued message, at delivery."""
     from .tokens import confirm_url, manage_url
 
     letter = db.session.get(Letter, row.letter_id) if row.letter_id else None
@@ -194,23 +206,6 @@ def render_deferred(row: OutboxMessage) -> None:
     row.subject, row.body_text, row.body_html = render_email(
         row.template, row.language, letter=letter, signature=signature,
         **{**links, **json.loads(row.context or "{}")},
-    )
-
-
-def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> OutboxMessage | None:
-    """A message to a signer, in their language, with their manage link
-    (every message to a signer carries it: change or withdraw at any time)."""
-    from .tokens import manage_url
-
-    return queue_email(
-        kind,
-        recipient=signature.email,
-        template=template,
-        language=signature.language,
-        letter=signature.letter,
-        signature=signature,
-        manage_url=manage_url(signature.id),
-        **context,
     )
 
 
@@ -232,8 +227,6 @@ def _tidy_text(text: str) -> str:
 
 
 def _json(value: dict) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True)
 
 
@@ -466,7 +459,7 @@ def _deliver_claimed(row_id, token, transport, sender, report, on_sent) -> None:
         return
     try:
         if row.template and not row.body_text:
-            render_deferred(row)
+            render_queued(row)
         message = build_message(row, sender)
     except Exception as error:  # whatever breaks the build, it breaks for good
         _fail(row, error, report)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 from .states import (
     BLOCKING_STATUSES,
+    DocumentStatus,
     Kind,
     LetterState,
     OutboxStatus,
@@ -126,6 +127,11 @@ class Letter(db.Model):
     @property
     def is_public(self) -> bool:
         return self.state != LetterState.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        """Published: the list and the document are frozen."""
+        return self.state == LetterState.PUBLISHED
 
 
 class LetterVersion(db.Model):
@@ -326,7 +332,7 @@ class Document(db.Model):
     data_revision: Mapped[int] = mapped_column(Integer)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     # pending → ready | failed; large documents compile outside the request.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.PENDING)
     # Deferred: pages ask for the SHA-256, only the download reads the bytes.
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64), default="")

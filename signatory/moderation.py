@@ -19,7 +19,7 @@ from .letters import adjust_counts, bump_revision
 from .signing import change_status
 from .models import Letter, Signature, User, utcnow
 from .refusals import Refusal
-from .states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
+from .states import LIVE_STATUSES, Kind, ParagraphStatus, SignatureStatus, Source
 from .text import clean_line
 
 APPROVE = "approve"
@@ -103,7 +103,7 @@ def _clean_reason(reason: str | None) -> str:
 
 
 def _check_not_frozen(letter: Letter) -> None:
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         raise ModerationError(_l("De brief is gepubliceerd; de paragrafen liggen vast."))
 
 
@@ -119,7 +119,7 @@ def moderate(
         raise ModerationError(_l("Kies goedkeuren, weigeren of laten herschrijven."))
     if not signature.paragraph or signature.paragraph_status == ParagraphStatus.NONE:
         raise ModerationError(_l("Deze handtekening heeft geen paragraaf."))
-    if signature.status not in (SignatureStatus.CONFIRMED, SignatureStatus.UNCONFIRMED):
+    if signature.status not in LIVE_STATUSES:
         raise ModerationError(_l("Deze handtekening telt niet mee; haar paragraaf wordt niet beoordeeld."))
     _check_not_frozen(signature.letter)
     reason = _clean_reason(reason)
@@ -198,7 +198,7 @@ def reject_signature(signature: Signature, organiser: User, reason: str = "") ->
     shown; the address cannot sign this letter again until it is undone."""
     if signature.status == SignatureStatus.REJECTED:
         return
-    if signature.status not in (SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED):
+    if signature.status not in LIVE_STATUSES:
         raise ModerationError(_l("Alleen een geldige handtekening kan geweigerd worden."))
     _check_not_frozen(signature.letter)
     was_counted = signature.is_counted

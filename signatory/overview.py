@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import Letter, Signature
-from .states import Kind, ParagraphStatus, SignatureStatus
+from .states import Kind, LetterState, ParagraphStatus, SignatureStatus
 
 
 @dataclass
@@ -82,7 +82,7 @@ def signatures_per_day(letter: Letter) -> list[tuple[date, int]]:
     if not days:
         return []
     first, last = min(days), max(days)
-    if letter.state == "open":
+    if letter.state == LetterState.OPEN:
         # Up to today, so that quiet days since the last signature show.
         last = max(last, min(datetime.now(zone).date(), letter.deadline or date.max))
     span = min((last - first).days, 3660)

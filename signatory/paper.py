@@ -26,7 +26,7 @@ from .signing import (
     clean_details,
     normalise_email,
 )
-from .states import LetterState, ParagraphStatus, SignatureStatus, Source
+from .states import OPEN_OR_CLOSED, ParagraphStatus, SignatureStatus, Source
 from .text import normalise_paragraph
 
 PAPER_SOURCES = (Source.PAPER, Source.EMAIL)
@@ -46,7 +46,7 @@ def enter_form(
     for anything the organiser must fix."""
     if source not in PAPER_SOURCES:
         raise SigningError(_l("Kies papier of e-mail."), "source")
-    if letter.state not in (LetterState.OPEN, LetterState.CLOSED):
+    if letter.state not in OPEN_OR_CLOSED:
         raise SigningError(
             _l("Formulieren invoeren kan alleen bij een geopende of afgesloten brief, niet bij een ontwerp of een gepubliceerde brief.")
         )

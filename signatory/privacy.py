@@ -64,7 +64,7 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
         adjust_counts(signature, -1)
     else:
         bump_revision(letter)
-    if letter.state == LetterState.PUBLISHED:
+    if letter.is_published:
         # DESIGN §3: the public page and PDF are regenerated as a new version.
         from .pdf.store import freeze_published_document, withdraw_published_documents
 
@@ -73,7 +73,7 @@ def erase(signature: Signature, organiser: User | None, *, actor: str = "") -> N
     audit.record(
         "signature.erase", user=organiser, signature=signature, actor=actor,
         was_counted=was_counted, had_published_paragraph=had_paragraph,
-        after_publication=letter.state == LetterState.PUBLISHED,
+        after_publication=letter.is_published,
     )
     db.session.flush()
 

@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from . import audit, mail
-from .database import insert_ignoring_conflicts
 from .extensions import db
 from .models import Answer, Document, Letter, OutboxMessage, Signature, User, utcnow
 from .refusals import Refusal
-from .states import LetterState, SignatureStatus
+from .states import OPEN_OR_CLOSED, LetterState, SignatureStatus
 from .text import clean_line, strip_controls
+from .tokens import external_url, manage_url
 
 NOTICE_KIND = "publication"
+NOTICE_BATCH = 1000  # rows a statement
 MAX_MANNER_LENGTH = 2000
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
@@ -34,7 +33,7 @@ class PublicationError(Refusal):
 def publish(letter: Letter, publication_date: date, manner: str, user: User | None = None) -> None:
     """Publish an open or closed letter: signing ends, the list is frozen and
     the compiled document is kept as it is now, in the database."""
-    if letter.state not in (LetterState.OPEN, LetterState.CLOSED):
+    if letter.state not in OPEN_OR_CLOSED:
         raise PublicationError(_l("Alleen een open of afgesloten brief kan gepubliceerd worden."))
     manner = clean_line(manner)
     if not manner:
@@ -59,7 +58,7 @@ def publish(letter: Letter, publication_date: date, manner: str, user: User | No
 def frozen_document(letter: Letter) -> Document | None:
     """The published letter's kept document with its SHA-256; None before
     publication, and while a large one is still being compiled."""
-    if letter.state != LetterState.PUBLISHED:
+    if not letter.is_published:
         return None
     from .pdf.store import latest_ready
 
@@ -74,28 +73,31 @@ class NoticeReport:
 
 def notify_signatories(letter: Letter, user: User | None = None) -> NoticeReport:
     """Queue one publication notice for every counted signatory who asked to
-    be told. Set-based and idempotent: the outbox's unique dedup key makes the
-    database refuse a second notice to anyone, also from two browsers at once."""
-    if letter.state != LetterState.PUBLISHED:
+    be told. Idempotent: the outbox's unique dedup key makes the database
+    refuse a second notice to anyone, also from two browsers at once."""
+    if not letter.is_published:
         raise PublicationError(_l("Publiceer de brief eerst."))
     before = _notice_count(letter)
-    rendered = {language: _render_notice(letter, language) for language in ("nl", "en")}
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
-    for language, (subject, body_text, body_html) in rendered.items():
-        _insert_notices(letter, language, subject, body_text, body_html, host)
+    links = {
+        "letter_url": external_url(f"/letters/{letter.slug}"),
+        "document_url": external_url(f"/letters/{letter.slug}/document.pdf"),
+    }
+    for language in ("nl", "en"):
+        # In signature order, so that two senders at once meet in the same order.
+        signers = db.session.execute(
+            select(Signature.id, Signature.email).where(_eligible(letter, language)).order_by(Signature.id)
+        ).all()
+        for start in range(0, len(signers), NOTICE_BATCH):
+            mail.queue_rows([
+                mail.outbox_row(
+                    NOTICE_KIND, recipient=email, template="publication", language=language,
+                    letter_id=letter.id, signature_id=signature_id, dedup_key=f"{NOTICE_KIND}:{signature_id}", **links,
+                )
+                for signature_id, email in signers[start:start + NOTICE_BATCH]
+            ])
     queued = _notice_count(letter) - before
     audit.record("letter.notify", user=user, letter=letter, queued=queued)
     return NoticeReport(queued=queued, already=before)
-
-
-def _render_notice(letter: Letter, language: str) -> tuple[str, str, str]:
-    from .tokens import external_url
-
-    return mail.render_email(
-        "publication", language, letter=letter,
-        letter_url=external_url(f"/letters/{letter.slug}"),
-        document_url=external_url(f"/letters/{letter.slug}/document.pdf"),
-    )
 
 
 def _asked(letter: Letter, signature=Signature):
@@ -129,37 +131,6 @@ def _eligible(letter: Letter, language: str):
     )
 
 
-def _insert_notices(letter, language, subject, body_text, body_html, host) -> None:
-    import json
-
-    now = utcnow()
-    id_text = cast(Signature.id, String)
-    rows = select(
-        literal(NOTICE_KIND),
-        literal(NOTICE_KIND + ":") + id_text,
-        literal(letter.id),
-        Signature.id,
-        Signature.email,
-        literal(subject),
-        literal(body_text),
-        literal(body_html),
-        literal(json.dumps({"Content-Language": language})),
-        literal(f"<publication-{letter.id}-") + id_text + literal(f"@{host}>"),
-        literal("queued"),
-        literal(0),
-        literal(""),
-        literal(now),
-        literal(now),
-    ).where(_eligible(letter, language))
-    columns = [
-        "kind", "dedup_key", "letter_id", "signature_id", "recipient", "subject", "body_text",
-        "body_html", "headers", "message_id", "status", "attempts", "last_error", "created_at", "due_at",
-    ]
-    # ON CONFLICT DO NOTHING on the unique dedup key: a notice that exists
-    # already is simply not queued again, whoever else is inserting.
-    db.session.execute(insert_ignoring_conflicts(OutboxMessage.__table__).from_select(columns, rows))
-
-
 def _notice_count(letter: Letter) -> int:
     return db.session.scalar(
         select(func.count()).select_from(OutboxMessage).where(
@@ -173,12 +144,12 @@ def notice_counts(letter: Letter) -> dict[str, int]:
     counts = mail.outbox_counts(letter_id=letter.id, kind=NOTICE_KIND)
     counts["waiting"] = db.session.scalar(
         select(func.count()).select_from(Signature).where(
-            _eligible(letter, "nl") | _eligible(letter, "en"),
+            _eligible(letter),
             ~select(OutboxMessage.id).where(
                 OutboxMessage.dedup_key == literal(NOTICE_KIND + ":") + cast(Signature.id, String)
             ).exists(),
         )
-    ) if letter.state == LetterState.PUBLISHED else 0
+    ) if letter.is_published else 0
     return counts
 
 
@@ -197,7 +168,7 @@ class AnswerInput:
 
 def record_answer(letter: Letter, answer: AnswerInput, user: User | None = None) -> Answer:
     """A response from a recipient, shown on the public page after publication."""
-    if letter.state != LetterState.PUBLISHED:
+    if not letter.is_published:
         raise PublicationError(_l("Antwoorden komen pas na de publicatie."))
     author_name = clean_line(answer.author_name)
     if not author_name:
@@ -257,8 +228,6 @@ def queue_due_reminders(now: datetime | None = None, limit: int = 1000) -> int:
     """One reminder to a signer who has not confirmed after a few days, only
     while the letter is open; never to a withdrawn or erased signer (only
     unconfirmed signatures qualify), never twice (a dedup key per signature)."""
-    from . import tokens
-
     now = now or utcnow()
     candidates = db.session.scalars(
         select(Signature)
@@ -278,11 +247,9 @@ def queue_due_reminders(now: datetime | None = None, limit: int = 1000) -> int:
         if not signature.letter.is_signable:
             continue  # closed by the clock
         signature.reminded_at = now
-        message = mail.queue_to_signer(
+        queued += mail.queue_to_signer(
             REMINDER_KIND, signature, template="reminder",
             dedup_key=f"{REMINDER_KIND}:{signature.id}",
-            headers={"List-Unsubscribe": f"<{tokens.manage_url(signature.id)}>"},
-            confirm_url=tokens.confirm_url(signature.id),
+            headers={"List-Unsubscribe": f"<{manage_url(signature.id)}>"},
         )
-        queued += message is not None
     return queued

@@ -26,7 +26,6 @@ from .refusals import LinkError, Refusal
 from .states import (
     LIVE_STATUSES,
     Kind,
-    LetterState,
     ParagraphStatus,
     SignatureStatus,
     Source,
@@ -219,7 +218,7 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
             organisation_key=organisation_key(details.kind, details.organisation),
         )
         return SignOutcome(None, duplicate=True)
-    mail.queue_deferred(
+    mail.queue(
         "confirm", recipient=email, template="confirm", language=details.language,
         letter_id=letter.id, signature_id=signature_id,
     )
@@ -286,11 +285,8 @@ def sort_key_for(letter: Letter, details) -> bytes:
 
 def queue_links_reminder(signature: Signature) -> None:
     """The links of an existing signature, for its owner's mailbox."""
-    confirmed = signature.status == SignatureStatus.CONFIRMED
-    mail.queue_to_signer(
-        "links", signature, template="links",
-        confirm_url=None if confirmed else tokens.confirm_url(signature.id),
-    )
+    # Rendered without the confirmation link once the signature is confirmed.
+    mail.queue_to_signer("links", signature, template="links")
 
 
 # --- confirming -------------------------------------------------------------------
@@ -312,7 +308,7 @@ def confirm(token: str) -> Signature:
         return signature
     if signature.status != SignatureStatus.UNCONFIRMED:
         raise LinkError(_l("Deze handtekening werd ingetrokken en kan niet meer bevestigd worden."))
-    if signature.letter.state == LetterState.PUBLISHED:
+    if signature.letter.is_published:
         raise LinkError(_l("De brief is intussen gepubliceerd; er kan niet meer bevestigd worden."))
     if change_status(signature, SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED, confirmed_at=utcnow()):
         adjust_counts(signature, +1)
@@ -339,7 +335,7 @@ def change_status(signature: Signature, expected: str, new: str, **values) -> bo
 def manageable_signature(token: str) -> Signature:
     """The signature behind a manage link, valid until publication."""
     signature = signature_from_token(tokens.MANAGE, token)
-    if signature.letter.state == LetterState.PUBLISHED:
+    if signature.letter.is_published:
         raise LinkError(
             _l("De brief is gepubliceerd; handtekeningen kunnen niet meer gewijzigd worden. "
                "Wilt u gewist worden, neem dan contact op met de organisator.")

@@ -36,6 +36,12 @@ class Source(StrEnum):
     EMAIL = "email"
 
 
+class DocumentStatus(StrEnum):
+    PENDING = "pending"  # being compiled (a large letter: outside the request)
+    READY = "ready"
+    FAILED = "failed"
+
+
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
@@ -53,3 +59,6 @@ BLOCKING_STATUSES = (
 )
 LIVE_STATUSES = (SignatureStatus.UNCONFIRMED, SignatureStatus.CONFIRMED)
 PUBLIC_LETTER_STATES = (LetterState.OPEN, LetterState.CLOSED, LetterState.PUBLISHED)
+# Opened and not yet published: forms still come in (online until the
+# deadline, on paper after it) and the letter may be published.
+OPEN_OR_CLOSED = (LetterState.OPEN, LetterState.CLOSED)

@@ -20,10 +20,9 @@ def pdf_command(slug: str, output: Path) -> None:
     """Compile the verrijkte opinie of a letter, in any state (a draft until
     it is published)."""
     from ..pdf.store import current_pdf
-    from ..states import LetterState
 
     letter = letter_or_fail(slug)
-    published = letter.state == LetterState.PUBLISHED
+    published = letter.is_published
     pdf, pages = current_pdf(letter)
     db.session.rollback()
     output.write_bytes(pdf)

@@ -37,11 +37,13 @@ from reportlab.platypus import Flowable, NextPageTemplate, PageBreak, Spacer
 from reportlab.platypus.doctemplate import FrameBreak
 from reportlab.platypus.flowables import HRFlowable, TopPadder
 
+from ..states import Kind
+from ..text import normalise_paragraph
+
 from .columns import NameColumns, column_items
 from .contract import CompiledDocument, Contribution, DocumentData
 from .flowables import Anchor, ContentsList, ContributionBlock, LazyStory, Outline, PartStart, heading, logo_flowable
 from .labels import Labels, labels_for, long_date
-from .line_rule import normalise_paragraph
 from .markdown import body_flowables
 from .pages import DocumentTemplate, FolioCanvas
 from .styles import INK, document_styles, safe_paragraph, text_paragraph
@@ -51,7 +53,7 @@ from .typography import build_paragraph, inline_markup, paragraph_markup, regist
 def _attribution(contribution: Contribution, labels: Labels) -> str:
     if contribution.name:
         parts = [contribution.name, contribution.function]
-        if contribution.kind == "organisation" and contribution.organisation:
+        if contribution.kind == Kind.ORGANISATION and contribution.organisation:
             parts.append(contribution.organisation)
         parts.append(contribution.place)
         who = ", ".join(" ".join(part.split()) for part in parts if part and part.strip())

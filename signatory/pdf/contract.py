@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..collation import sortable_surname
+from ..states import Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,7 @@ class Signatory:
     postal address: there is no field for them."""
 
     name: str  # "First Last" of the person who signed
-    kind: str = "person"  # or "organisation"
+    kind: str = Kind.PERSON
     organisation: str = ""
     function: str = ""
     place: str = ""
@@ -27,7 +28,7 @@ class Signatory:
 
     @property
     def is_organisation(self) -> bool:
-        return self.kind == "organisation" and bool(self.organisation.strip())
+        return self.kind == Kind.ORGANISATION and bool(self.organisation.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class Contribution:
 
     text: str
     name: str = ""
-    kind: str = "person"
+    kind: str = Kind.PERSON
     organisation: str = ""
     function: str = ""
     place: str = ""

@@ -30,13 +30,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Document, Letter, Signature, utcnow
-from ..states import Kind, LetterState, ParagraphStatus, SignatureStatus, Source
+from ..states import DocumentStatus, Kind, ParagraphStatus, SignatureStatus, Source
 from .build import compile_document
 from .contract import CompiledDocument, Contribution, DocumentData, Signatory, index_letter
 
 log = logging.getLogger(__name__)
 
-PENDING, READY, FAILED = "pending", "ready", "failed"
 
 # Measured by tests/benchmarks/bench_pdf.py on a 2-core machine (see
 # BENCHMARKS.md): about 30 µs per listed name and 0.8 ms per paragraph.
@@ -125,7 +124,7 @@ def _count(session, *conditions) -> int:
 def document_data(letter: Letter, *, session=None) -> DocumentData:
     """The document's data, with lazy iterables over the database rows."""
     session = session or db.session
-    published = letter.state == LetterState.PUBLISHED
+    published = letter.is_published
     is_organisation = Signature.kind == Kind.ORGANISATION
     created = (letter.published_at if published else None) or letter.updated_at or letter.created_at
     counted = _counted(letter.id)
@@ -190,7 +189,7 @@ def _logo(session, letter: Letter) -> bytes | None:
 def compile_letter(letter: Letter, *, session=None) -> CompiledDocument:
     """Compile the letter as it is now: a draft until it is published."""
     data = document_data(letter, session=session)
-    return compile_document(data, draft=letter.state != LetterState.PUBLISHED)
+    return compile_document(data, draft=not letter.is_published)
 
 
 def estimated_seconds(letter: Letter, *, session=None) -> float:
@@ -214,11 +213,11 @@ def _find(session, letter_id: int, revision: int, published: bool) -> Document |
 def latest_ready(letter: Letter) -> Document | None:
     """The newest ready document of the letter's kind (draft or published),
     whatever its revision: offered while a newer one is being prepared."""
-    published = letter.state == LetterState.PUBLISHED
+    published = letter.is_published
     return db.session.scalar(
         select(Document)
         .where(
-            Document.letter_id == letter.id, Document.published.is_(published), Document.status == READY,
+            Document.letter_id == letter.id, Document.published.is_(published), Document.status == DocumentStatus.READY,
             Document.pdf.is_not(None),  # withdrawn by an erasure: see withdraw_published_documents
         )
         .order_by(Document.data_revision.desc(), Document.id.desc())
@@ -243,7 +242,7 @@ def _store(session, document: Document, compiled: CompiledDocument) -> None:
     document.pdf = compiled.pdf
     document.sha256 = compiled.sha256
     document.page_count = compiled.page_count
-    document.status = READY
+    document.status = DocumentStatus.READY
     document.error = ""
     document.ready_at = utcnow()
     if not document.published:
@@ -281,18 +280,18 @@ def get_or_compile(letter: Letter) -> Document:
     """The document of the letter's current data: ready, or pending while a
     background thread compiles it (DESIGN §7: no request waits long)."""
     session = db.session
-    published = letter.state == LetterState.PUBLISHED
+    published = letter.is_published
     document = _find(session, letter.id, letter.data_revision, published)
     config = current_app.config
     now = utcnow()
     if document is not None:
-        if document.status == READY:
+        if document.status == DocumentStatus.READY:
             return document
-        if document.status == PENDING:
+        if document.status == DocumentStatus.PENDING:
             timeout = timedelta(seconds=config.get("PDF_PENDING_TIMEOUT", DEFAULT_PENDING_TIMEOUT))
             if _is_running(document) or now - document.created_at < timeout:
                 return document
-        elif document.status == FAILED:
+        elif document.status == DocumentStatus.FAILED:
             retry = timedelta(seconds=config.get("PDF_RETRY_FAILED", DEFAULT_RETRY_FAILED))
             if now - document.created_at < retry:
                 return document
@@ -301,7 +300,7 @@ def get_or_compile(letter: Letter) -> Document:
         taken = session.execute(
             update(Document)
             .where(Document.id == document.id, Document.created_at == document.created_at)
-            .values(status=PENDING, created_at=now, error="")
+            .values(status=DocumentStatus.PENDING, created_at=now, error="")
             .execution_options(synchronize_session=False)
         ).rowcount
         session.refresh(document)
@@ -311,14 +310,14 @@ def get_or_compile(letter: Letter) -> Document:
     if inline:
         compiled = compile_letter(letter)
         if document is None:
-            document = _insert(session, letter, published, PENDING)
-        if document.status != READY:
+            document = _insert(session, letter, published, DocumentStatus.PENDING)
+        if document.status != DocumentStatus.READY:
             _store(session, document, compiled)
             session.flush()
         return document
     if document is None:
-        document = _insert(session, letter, published, PENDING)
-        if document.status != PENDING:
+        document = _insert(session, letter, published, DocumentStatus.PENDING)
+        if document.status != DocumentStatus.PENDING:
             return document
     _start_after_commit(session, current_app._get_current_object(), document.id)
     return document
@@ -332,19 +331,19 @@ def freeze_published_document(letter: Letter) -> Document:
     again for the same revision returns the same document."""
     session = db.session
     document = _find(session, letter.id, letter.data_revision, True)
-    if document is not None and document.status == READY:
+    if document is not None and document.status == DocumentStatus.READY:
         return document
     inline_limit = current_app.config.get("PDF_INLINE_SECONDS", DEFAULT_INLINE_SECONDS)
     if estimated_seconds(letter) > inline_limit:
         # A large letter: publish at once, compile outside the request; the
         # public page offers the document as soon as it is ready.
         if document is None:
-            document = _insert(session, letter, True, PENDING)
+            document = _insert(session, letter, True, DocumentStatus.PENDING)
         _start_after_commit(session, current_app._get_current_object(), document.id)
         return document
     compiled = compile_letter(letter)
     if document is None:
-        document = _insert(session, letter, True, PENDING)
+        document = _insert(session, letter, True, DocumentStatus.PENDING)
     _store(session, document, compiled)
     session.flush()
     return document
@@ -403,7 +402,7 @@ def _compile_in_background(app, document_id: int) -> None:
             session = db.session
             try:
                 document = session.get(Document, document_id)
-                if document is None or document.status != PENDING:
+                if document is None or document.status != DocumentStatus.PENDING:
                     return
                 letter = session.get(Letter, document.letter_id)
                 if letter is None:
@@ -433,7 +432,7 @@ def _compile_in_background(app, document_id: int) -> None:
                 session.execute(
                     update(Document)
                     .where(Document.id == document_id)
-                    .values(status=FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+                    .values(status=DocumentStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000])
                 )
                 session.commit()
             finally:
@@ -448,9 +447,9 @@ def _compile_in_background(app, document_id: int) -> None:
 def current_pdf(letter: Letter) -> tuple[bytes, int]:
     """The PDF of the letter's data as it stands and its page count: the kept
     document of this revision when it is ready, else compiled now (not kept)."""
-    published = letter.state == LetterState.PUBLISHED
+    published = letter.is_published
     kept = _find(db.session, letter.id, letter.data_revision, published)
-    if kept is not None and kept.status == READY and kept.pdf:
+    if kept is not None and kept.status == DocumentStatus.READY and kept.pdf:
         return kept.pdf, kept.page_count
     compiled = compile_letter(letter)
     return compiled.pdf, compiled.page_count

@@ -8,7 +8,7 @@ from flask_login import login_required
 from ..auth import organiser_letter_or_404
 from ..extensions import db
 from ..pdf import store
-from ..states import LetterState
+from ..states import DocumentStatus
 from .responses import pdf_response
 from ..view_marks import writes_on_get
 
@@ -33,7 +33,7 @@ def organiser_document(slug: str):
         return _pdf_response(letter, previous)
     document = store.get_or_compile(letter)
     db.session.commit()
-    if document.status == store.READY:
+    if document.status == DocumentStatus.READY:
         return _pdf_response(letter, document)
     previous = store.latest_ready(letter)
     response = make_response(
@@ -42,9 +42,9 @@ def organiser_document(slug: str):
             letter=letter,
             document=document,
             previous=previous,
-            draft=letter.state != LetterState.PUBLISHED,
+            draft=not letter.is_published,
         ),
-        202 if document.status == store.PENDING else 200,
+        202 if document.status == DocumentStatus.PENDING else 200,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

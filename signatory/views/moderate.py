@@ -74,7 +74,7 @@ def queue(slug: str):
         has_more=counts.get(status, 0) > page * QUEUE_PAGE_SIZE,
         here=here,
         action_form=ActionForm(),
-        frozen=letter.state == "published",
+        frozen=letter.is_published,
     )
 
 

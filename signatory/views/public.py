@@ -137,7 +137,7 @@ def letter(slug: str):
 
 
 def render_letter_html(letter: Letter, form: SignForm) -> str:
-    published = _published_extras(letter) if letter.state == "published" else {}
+    published = _published_extras(letter) if letter.is_published else {}
     return render_template(
         "public/letter.html",
         letter=letter,

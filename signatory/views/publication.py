@@ -190,7 +190,7 @@ def _slug_of(letter_id: int) -> str:
 @bp.get("/letters/<slug>/document.pdf")
 def public_document(slug: str):
     letter = public_letter_or_404(slug)
-    if letter.state != LetterState.PUBLISHED:
+    if not letter.is_published:
         abort(404)
     document = publication.frozen_document(letter)
     if document is None or document.pdf is None:
