@@ -69,7 +69,7 @@ def queue(
         kind, recipient=recipient, template=template, language=language, letter_id=letter_id,
         signature_id=signature_id, dedup_key=dedup_key, headers=headers, **context,
     )
-    return _insert(row).rowcount == 1
+    return _insert(row).scalar() is not None
 
 
 def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> bool:
@@ -179,12 +179,14 @@ def _links_mailed_since(signature_id: int, since: datetime) -> bool:
 
 def _insert(rows):
     """On the session's connection, in its transaction, without the ORM:
-    one plain INSERT … ON CONFLICT DO NOTHING, built once per dialect, as the
-    signing request must stay cheap (DESIGN §8)."""
+    one plain INSERT … ON CONFLICT DO NOTHING RETURNING id (no id: skipped;
+    a rowcount is not reported on every driver), built once per dialect, as
+    the signing request must stay cheap (DESIGN §8)."""
     dialect = db.session.get_bind().dialect.name
     statement = _INSERT_OUTBOX.get(dialect)
     if statement is None:
-        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(OutboxMessage.__table__)
+        table = OutboxMessage.__table__
+        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(table).returning(table.c.id)
     return db.session.connection().execute(statement, rows)
 
 
