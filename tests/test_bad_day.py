@@ -97,12 +97,12 @@ def test_a_failed_message_is_logged_by_its_id_not_its_recipient(sqlite_app, capl
     from signatory import mail
 
     with sqlite_app.app_context():
-        message = mail.queue_email(
+        mail.queue(
             "publication", recipient="private.person@example.org\r\nBcc: x@example.org", template="links",
-            language="nl", letter=None, signature=None, confirm_url=None, manage_url="http://x/manage/t",
+            language="nl", letter_id=None, signature_id=None,
         )
         db.session.commit()
-        message_id = message.id
+        message_id = db.session.scalar(db.select(mail.OutboxMessage.id))
     caplog.set_level(logging.INFO, logger="signatory.mail")
     report = deliver(sqlite_app)
     assert report.failed == 1

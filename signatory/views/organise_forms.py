@@ -191,10 +191,10 @@ class CorrectionForm(SignatureFieldsMixin, FlaskForm):
         choices=choices((Kind.PERSON.value, _l("in persoonlijke naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
-    organisation = StringField(_l("Naam van de organisatie"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
-    email = EmailField(_l("E-mailadres"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])])
+    organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
+    email = EmailField(_l("E-mailadres"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])])
     reason = StringField(
-        _l("Reden van de correctie (niet verplicht)"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
+        _l("Reden van de correctie (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
         description=_l("Bijvoorbeeld: tikfout overgenomen van het papieren formulier. Komt in het auditlogboek."),
     )
     approve_paragraph = BooleanField(_l("De paragraaf is nagelezen: keur hem meteen goed"))

@@ -21,8 +21,8 @@ from ..letters import public_letter_or_404
 from ..models import Answer
 from ..moderation import queue_counts, unverified_organisation_count
 from ..states import LetterState
+from ..text import strip_controls
 from .caching import shared_page
-from .organise_forms import _no_controls
 from .responses import pdf_response
 
 bp = Blueprint("publication", __name__)
@@ -49,11 +49,11 @@ class NotifyForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     # NUL and the other control characters never reach the database.
-    author_name = StringField(_l("Van (naam)"), filters=[_no_controls], validators=[DataRequired(_l("Van wie komt het antwoord?")), Length(max=200)])
-    author_function = StringField(_l("Functie"), filters=[_no_controls], validators=[Optional(), Length(max=200)])
-    author_affiliation = StringField(_l("Partij of instelling"), filters=[_no_controls], validators=[Optional(), Length(max=200)])
+    author_name = StringField(_l("Van (naam)"), filters=[strip_controls], validators=[DataRequired(_l("Van wie komt het antwoord?")), Length(max=200)])
+    author_function = StringField(_l("Functie"), filters=[strip_controls], validators=[Optional(), Length(max=200)])
+    author_affiliation = StringField(_l("Partij of instelling"), filters=[strip_controls], validators=[Optional(), Length(max=200)])
     received_on = DateField(_l("Ontvangen op"), validators=[DataRequired(_l("Vul een datum in (JJJJ-MM-DD)."))], default=date.today)
-    body = TextAreaField(_l("Tekst van het antwoord"), filters=[_no_controls], validators=[Optional(), Length(max=50_000)], render_kw={"rows": 8})
+    body = TextAreaField(_l("Tekst van het antwoord"), filters=[strip_controls], validators=[Optional(), Length(max=50_000)], render_kw={"rows": 8})
     attachment = FileField(_l("Bijlage (PDF, niet verplicht)"))
 
 
