@@ -56,7 +56,7 @@ def queue(
     recipient: str,
     template: str,
     language: str,
-    letter_id: int,
+    letter_id: int | None,
     signature_id: int | None,
     dedup_key: str | None = None,
     headers: dict[str, str] | None = None,
@@ -88,7 +88,7 @@ def outbox_row(
     recipient: str,
     template: str,
     language: str,
-    letter_id: int,
+    letter_id: int | None,
     signature_id: int | None,
     dedup_key: str | None = None,
     headers: dict[str, str] | None = None,
@@ -193,18 +193,27 @@ def _insert(rows):
 _INSERT_OUTBOX: dict = {}
 
 
+# Mail to organisers: no signature, no signer's links; the letter is optional.
+ORGANISER_TEMPLATES = frozenset({"invitation"})
+
+
 def render_queued(row: OutboxMessage) -> None:
     """Fill in the subject and bodies of a queued message, at delivery."""
     from .tokens import confirm_url, manage_url
 
     letter = db.session.get(Letter, row.letter_id) if row.letter_id else None
     signature = db.session.get(Signature, row.signature_id) if row.signature_id else None
-    if letter is None or signature is None:
+    if row.template in ORGANISER_TEMPLATES:
+        if row.letter_id and letter is None:
+            raise ValueError("the letter of this message no longer exists")
+        links = {}
+    elif letter is None or signature is None:
         raise ValueError("the letter or signature of this message no longer exists")
-    # The links are signed here, not in the request: one cost less on the hot path.
-    links = {"confirm_url": confirm_url(signature.id), "manage_url": manage_url(signature.id)}
-    if row.kind == LINKS_KIND and signature.status == SignatureStatus.CONFIRMED:
-        links["confirm_url"] = None  # nothing left to confirm
+    else:
+        # The links are signed here, not in the request: one cost less on the hot path.
+        links = {"confirm_url": confirm_url(signature.id), "manage_url": manage_url(signature.id)}
+        if row.kind == LINKS_KIND and signature.status == SignatureStatus.CONFIRMED:
+            links["confirm_url"] = None  # nothing left to confirm
     row.subject, row.body_text, row.body_html = render_email(
         row.template, row.language, letter=letter, signature=signature,
         **{**links, **json.loads(row.context or "{}")},

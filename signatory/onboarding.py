@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -24,7 +23,7 @@ from sqlalchemy import exists, func, select, text
 from . import audit
 from .auth import AccountError, add_grant, create_user, find_user, hash_password, normalise_login
 from .extensions import db
-from .models import Letter, User, utcnow
+from .models import Letter, User
 from .tokens import external_url
 
 SETUP_MAX_AGE = 7 * 24 * 3600
@@ -117,7 +116,7 @@ def is_invited(user: User) -> bool:
 def invite(email: str, *, letter: Letter | None = None, by: audit.Actor | None = None, language: str = "nl") -> Invitation:
     """Make (or refresh) an invited account, grant it the letter, and queue
     the invitation. An account that is already in use gets the letter only."""
-    from .mail import queue_email
+    from .mail import queue
 
     address = normalise_login(email)
     if "@" not in address or len(address) > 320 or " " in address:
@@ -134,10 +133,10 @@ def invite(email: str, *, letter: Letter | None = None, by: audit.Actor | None =
     if letter is not None:
         add_grant(letter, user)
     url = invitation_url(user, letter)
-    queue_email(
-        "invitation", recipient=address, template="invitation", language=language, letter=letter,
-        invitation_url=url, inviter=by.email if isinstance(by, User) else "",
-        expires=utcnow() + timedelta(seconds=INVITATION_MAX_AGE), days=INVITATION_DAYS,
+    queue(
+        "invitation", recipient=address, template="invitation", language=language,
+        letter_id=letter.id if letter is not None else None, signature_id=None,
+        invitation_url=url, inviter=by.email if isinstance(by, User) else "", days=INVITATION_DAYS,
     )
     audit.record("user.invite", by=by or "system", letter=letter, account=address)
     return Invitation(user=user, url=url, letter=letter)

@@ -17,7 +17,8 @@ from ..forms import _strip, choices
 from ..letter_settings import LetterSettings, update_settings
 from ..letters import LetterError, get_letter
 from ..states import LetterState
-from .organise_forms import TIMEZONES, _no_controls
+from ..text import strip_controls
+from .organise_forms import TIMEZONES
 
 bp = Blueprint("letter_settings", __name__)
 
@@ -28,17 +29,17 @@ LOGO_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; san
 
 class SettingsForm(FlaskForm):
     addressee = StringField(
-        _l("Aan wie is de brief gericht?"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=300)],
+        _l("Aan wie is de brief gericht?"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=300)],
         description=_l("Bijvoorbeeld: Aan de leden van het Vlaams Parlement. Staat boven de brief en op het titelblad."),
     )
     organiser = StringField(
-        _l("Organisator"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
+        _l("Organisator"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
         description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."),
     )
-    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=200)],
+    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
                              description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
     contact = StringField(
-        _l("Contact"), filters=[_no_controls, _strip], validators=[Optional(), Length(max=500)],
+        _l("Contact"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
         description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."),
     )
     deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
@@ -56,7 +57,7 @@ class SettingsForm(FlaskForm):
 def settings(slug: str):
     letter = organiser_letter_or_404(slug)
     form = SettingsForm(obj=letter if request.method == "GET" else None)
-    if letter.state == LetterState.PUBLISHED and request.method == "POST":
+    if letter.is_published and request.method == "POST":
         flash(_("Een gepubliceerde brief kan niet meer gewijzigd worden."))
         return redirect(url_for("letter_settings.settings", slug=slug), 303)
     if form.validate_on_submit():

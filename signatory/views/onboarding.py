@@ -19,7 +19,8 @@ from ..i18n import current_language
 from ..letters import get_letter
 from ..models import Letter
 from ..forms import _strip
-from .organise_forms import _no_controls
+from ..text import strip_controls
+
 
 bp = Blueprint("onboarding", __name__, url_prefix="/organise")
 
@@ -28,7 +29,7 @@ PUBLIC_ENDPOINTS = {"onboarding.setup", "onboarding.invitation"}
 
 def _new_password_field():
     return PasswordField(
-        _l("Wachtwoord"), filters=[_no_controls],
+        _l("Wachtwoord"), filters=[strip_controls],
         validators=[
             DataRequired(_l("Kies een wachtwoord.")),
             Length(min=MIN_PASSWORD_LENGTH, max=1000, message=_l("Minstens %(min)d tekens.", min=MIN_PASSWORD_LENGTH)),
@@ -40,7 +41,7 @@ def _new_password_field():
 
 class SetupForm(FlaskForm):
     email = EmailField(
-        _l("Jouw e-mailadres"), filters=[_no_controls, _strip],
+        _l("Jouw e-mailadres"), filters=[strip_controls, _strip],
         validators=[DataRequired(_l("Vul je e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)],
         description=_l("Hiermee meld je je voortaan aan."),
         render_kw={"autocomplete": "username", "spellcheck": "false"},
@@ -54,7 +55,7 @@ class InvitationForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField(
-        _l("E-mailadres"), filters=[_no_controls, _strip],
+        _l("E-mailadres"), filters=[strip_controls, _strip],
         validators=[DataRequired(_l("Vul een e-mailadres in.")), Email(_l("Dit is geen geldig e-mailadres.")), Length(max=320)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
