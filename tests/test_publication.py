@@ -257,7 +257,7 @@ def test_a_large_letter_publishes_at_once_and_compiles_in_the_background(app, cl
         db.session.commit()
         assert db.session.scalar(select(Document.status)) == "pending"
     pending = client.get("/letters/brief/document.pdf")
-    held_compiles()
+    release.set()
     assert pending.status_code == 503 and pending.headers["Retry-After"]
     store.wait_for_compiles()
     response = client.get("/letters/brief/document.pdf")
