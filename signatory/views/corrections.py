@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .. import corrections
 from ..extensions import csrf, db
+from ..forms import show_refusal
 from ..signing import SigningError
 from .moderate import signature_or_404
 from .organise_forms import CorrectionForm
@@ -34,7 +35,7 @@ def edit_signature(signature_id: int):
             )
         except SigningError as error:
             db.session.rollback()
-            form.add_domain_error(error)
+            show_refusal(form, error)
             status = 422
         else:
             db.session.commit()
