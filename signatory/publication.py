@@ -144,7 +144,7 @@ def notice_counts(letter: Letter) -> dict[str, int]:
     counts = mail.outbox_counts(letter_id=letter.id, kind=NOTICE_KIND)
     counts["waiting"] = db.session.scalar(
         select(func.count()).select_from(Signature).where(
-            _eligible(letter),
+            _eligible(letter, "nl") | _eligible(letter, "en"),
             ~select(OutboxMessage.id).where(
                 OutboxMessage.dedup_key == literal(NOTICE_KIND + ":") + cast(Signature.id, String)
             ).exists(),
