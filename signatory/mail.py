@@ -50,26 +50,11 @@ LINK = re.compile(r"https?://\S+")
 
 # --- queueing ----------------------------------------------------------------
 
-def queue(
-    kind: str,
-    *,
-    recipient: str,
-    template: str,
-    language: str,
-    letter_id: int | None,
-    signature_id: int | None,
-    dedup_key: str | None = None,
-    headers: dict[str, str] | None = None,
-    **context,
-) -> bool:
-    """Add one message to the outbox, in the caller's transaction. With a
-    dedup_key the database refuses a second message with the same key; then
-    False is returned."""
-    row = outbox_row(
-        kind, recipient=recipient, template=template, language=language, letter_id=letter_id,
-        signature_id=signature_id, dedup_key=dedup_key, headers=headers, **context,
-    )
-    return _insert(row).scalar() is not None
+def queue(kind: str, **fields) -> bool:
+    """Add one message to the outbox, in the caller's transaction; the
+    fields are `outbox_row`'s. With a dedup_key the database refuses a second
+    message with the same key; then False is returned."""
+    return _insert(outbox_row(kind, **fields)).scalar() is not None
 
 
 def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> bool:
