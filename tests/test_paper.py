@@ -9,12 +9,12 @@ from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import brussels_today, csrf_token, make_letter, make_signature, make_user
 from signatory import paper
 from signatory.extensions import db
-from signatory.models import AuditEntry, OutboxMessage, Signature
+from signatory.models import AuditEntry, Letter, OutboxMessage, Signature
 from signatory.signing import SignatureDetails, SigningError
 
 LONG = " ".join(["Dit is een zin die de paragraaf langer maakt dan tien lijnen in het document."] * 14)
@@ -59,6 +59,29 @@ def test_a_mistake_keeps_what_was_typed(client, letter, admin, auth):
     long = client.post("/organise/letters/brief/paper", data={**_form(paragraph=LONG), "csrf_token": token})
     assert long.status_code == 422
     assert "lijnen" in long.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("form", ["paper", "correction"])
+def test_typed_in_forms_want_the_organisations_name_and_a_real_address(app, client, letter, admin, auth, form):
+    # The paper form and the correction form share these two rules; the
+    # form checks the address together with the other fields.
+    with app.app_context():
+        signature_id = make_signature(db.session.get(Letter, letter.id), email="marie@example.org").id
+    url = "/organise/letters/brief/paper" if form == "paper" else f"/organise/signatures/{signature_id}/edit"
+    auth.login(admin)
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    for fields, field, message in [
+        ({"first_name": "", "email": "geen adres"}, "email", "Dit is geen geldig e-mailadres."),
+        ({"kind": "organisation", "organisation": ""}, "organisation", "Vul de naam van de organisatie in."),
+    ]:
+        response = client.post(url, data={**_form(**fields), "csrf_token": token})
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert message in html and f'href="#{field}"' in html
+        assert ('href="#first_name"' in html) == (field == "email")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Signature.id))) == 1
+        assert db.session.get(Signature, signature_id).email == "marie@example.org"
 
 
 def test_the_ten_line_rule_can_be_overridden_with_a_reason(app):

@@ -138,7 +138,23 @@ class ModerationForm(FlaskForm):
     next = HiddenField(filters=[strip_controls])
 
 
-class PaperForm(SignatureFieldsMixin, FlaskForm):
+class TypedInSignatureMixin(SignatureFieldsMixin):
+    """A signature an organiser types in: an organisation needs its name, and
+    an e-mail address, optional here, is checked as the signing form checks it."""
+
+    def validate_organisation(self, field):
+        if self.kind.data == Kind.ORGANISATION and not field.data:
+            raise ValidationError(_l("Vul de naam van de organisatie in."))
+
+    def validate_email(self, field):
+        if field.data:
+            try:
+                normalise_email(field.data)
+            except SigningError as error:
+                raise ValidationError(str(error.message)) from None
+
+
+class PaperForm(TypedInSignatureMixin, FlaskForm):
     """A paper or e-mailed form, typed in by an organiser."""
 
     source = RadioField(
@@ -165,24 +181,13 @@ class PaperForm(SignatureFieldsMixin, FlaskForm):
 
     checks_line_rule = False  # paper.enter_form applies it, with the override
 
-    def validate_organisation(self, field):
-        if self.kind.data == Kind.ORGANISATION and not field.data:
-            raise ValidationError(_l("Vul de naam van de organisatie in."))
-
-    def validate_email(self, field):
-        if field.data:
-            try:
-                normalise_email(field.data)
-            except SigningError as error:
-                raise ValidationError(str(error.message)) from None
-
 
 class EraseForm(FlaskForm):
     confirm = BooleanField(_l("Ja, wis de persoonsgegevens van deze ondertekenaar definitief."),
                            validators=[DataRequired(_l("Vink aan dat je dit wil."))])
 
 
-class CorrectionForm(SignatureFieldsMixin, FlaskForm):
+class CorrectionForm(TypedInSignatureMixin, FlaskForm):
     """An organiser corrects a signature: the signing form's fields, a reason
     for the audit log, and whether a changed paragraph is approved at once."""
 
@@ -203,14 +208,3 @@ class CorrectionForm(SignatureFieldsMixin, FlaskForm):
         # The ten-line rule is checked by corrections.correct (a paper
         # form's override stays).
         pass
-
-    def validate_organisation(self, field):
-        if self.kind.data == Kind.ORGANISATION and not field.data:
-            raise ValidationError(_l("Vul de naam van de organisatie in."))
-
-    def validate_email(self, field):
-        if field.data:
-            try:
-                normalise_email(field.data)
-            except SigningError as error:
-                raise ValidationError(str(error.message)) from None
