@@ -3,26 +3,11 @@ until when and how many — and the organiser's logo. They change the public
 page and the compiled document, never the text (no new version)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import date
+from dataclasses import fields
 
 from . import audit, letters, logos
+from .letters import LetterSettings
 from .models import Letter
-
-
-@dataclass
-class LetterSettings:
-    addressee: str = ""
-    organiser: str = ""
-    place_date: str = ""
-    contact: str = ""
-    deadline: date | None = None
-    timezone: str = "Europe/Brussels"
-    goal: int | None = None
-
-    @classmethod
-    def of(cls, letter: Letter) -> "LetterSettings":
-        return cls(**{field.name: getattr(letter, field.name) for field in fields(cls)})
 
 
 def update_settings(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,20 +33,33 @@ class LetterError(Refusal):
 
 
 @dataclass
-class LetterSource:
-    """A letter's fields as read from the organiser's file (see `letter_files`)."""
+class LetterSettings:
+    """What a letter's settings hold (`letter_settings`): whom it addresses,
+    who sends it, how to reach them, until when and how many. They change the
+    public page and the document, never the text."""
 
-    title: str
-    body: str
-    subtitle: str = ""
     addressee: str = ""
     organiser: str = ""
     place_date: str = ""
     contact: str = ""
-    intro: str = ""
     deadline: date | None = None
     timezone: str = "Europe/Brussels"
     goal: int | None = None
+
+    @classmethod
+    def of(cls, letter: Letter) -> LetterSettings:
+        return cls(**{field.name: getattr(letter, field.name) for field in fields(cls)})
+
+
+@dataclass(kw_only=True)
+class LetterSource(LetterSettings):
+    """A letter's fields as read from the organiser's file (see `letter_files`):
+    its text, and the settings its front matter gives."""
+
+    title: str
+    body: str
+    subtitle: str = ""
+    intro: str = ""
     language: str = "nl"
     locale: str = "nl-BE"
 
@@ -310,11 +323,8 @@ def update_letter(letter: Letter, source: LetterSource, note: str = "", *, by: a
 
 
 def _apply_source(letter: Letter, source: LetterSource) -> None:
-    for name in (
-        "title", "subtitle", "addressee", "organiser", "place_date", "contact", "intro", "body",
-        "deadline", "timezone", "goal", "language", "locale",
-    ):
-        setattr(letter, name, getattr(source, name))
+    for field in fields(LetterSource):
+        setattr(letter, field.name, getattr(source, field.name))
 
 
 def open_letter(letter: Letter, *, by: audit.Actor | None = None) -> None:

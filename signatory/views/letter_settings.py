@@ -14,8 +14,8 @@ from wtforms.validators import Length, NumberRange, Optional
 from ..auth import can_manage, organiser_letter_or_404
 from ..extensions import db
 from ..forms import _strip, choices
-from ..letter_settings import LetterSettings, update_settings
-from ..letters import LetterError, get_letter
+from ..letter_settings import update_settings
+from ..letters import LetterError, LetterSettings, get_letter
 from ..states import LetterState
 from ..text import strip_controls
 from .organise_forms import TIMEZONES
