@@ -5,7 +5,6 @@ The operations write their own audit entry and never commit; `by` is the
 account that acted, or what acted without one ("cli")."""
 from __future__ import annotations
 
-import re
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -19,6 +18,7 @@ from . import audit
 from .extensions import db, login_manager
 from .models import Letter, LetterGrant, User, utcnow
 from .refusals import Refusal
+from .text import strip_invisible
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
@@ -38,12 +38,9 @@ class AccountError(Refusal):
 
 # Invisible characters an address never holds: the login form drops the C0
 # ones, so the lookup and the per-account throttle drop them all alike.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-
-
 def normalise_login(email: str) -> str:
     """The key an account is found by, and throttled by."""
-    return " ".join(_INVISIBLE.sub("", email or "").split()).casefold()
+    return " ".join(strip_invisible(email).split()).casefold()
 
 
 def hash_password(password: str) -> str:

@@ -24,7 +24,14 @@ _UNWANTED = re.compile("[" + "".join(_UNWANTED_RANGES) + "]")
 # Embeddings, overrides and isolates: in a name or a place they would
 # reorder what follows (the next signer's line). One-line fields drop them
 # without a word; a paragraph may need them for mixed-direction text.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_RANGE = "\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROLS = re.compile("[" + _BIDI_RANGE + "]")
+
+# In a key people type (a login address) nothing invisible means anything:
+# the policy, the bidi controls, and the zero-width characters, direction
+# marks and invisible operators that a name in some scripts may need.
+_ZERO_WIDTH_RANGE = "\u200b-\u200f\u2060-\u206f"
+_INVISIBLE = re.compile("[" + "".join(_UNWANTED_RANGES) + _BIDI_RANGE + _ZERO_WIDTH_RANGE + "]")
 
 
 def has_control_characters(text: str) -> bool:
@@ -37,6 +44,11 @@ def strip_controls(text):
     """The text without the characters of the policy; white space and line
     breaks as they were. (A form filter, so a non-string passes through.)"""
     return _UNWANTED.sub("", text) if isinstance(text, str) else text
+
+
+def strip_invisible(text: str | None) -> str:
+    """Text as a key: every invisible character out, nothing in its place."""
+    return _INVISIBLE.sub("", text or "")
 
 
 def clean_line(text: str | None) -> str:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from conftest import csrf_token, login, make_letter, make_user
+from signatory.auth import normalise_login
 from signatory.extensions import db
 from signatory.models import AuditEntry, User
 
@@ -201,3 +202,9 @@ def test_the_account_throttle_counts_what_the_lookup_finds(app, client):
         for number, email in enumerate(disguises)
     ]
     assert codes == [401] * 5 + [429]
+
+
+def test_a_login_address_loses_every_invisible_character():
+    # More than the forms' policy: zero-width characters, direction marks and
+    # bidi controls too, which a name may need but an address never does.
+    assert normalise_login("\ufeffOrga\u200bniser@exam\u2060ple.org\u202e\u200f\x7f") == "organiser@example.org"
