@@ -27,6 +27,7 @@ import re
 import statistics
 import threading
 import unicodedata
+from weakref import WeakKeyDictionary
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont
@@ -47,6 +48,22 @@ class ShapingFont(TTFont):
         self._hb_fonts: dict[float, object] = {}
         self._private_texts: dict[int, str] | None = None
         self.private_glyphs: dict[int, int] = {}  # private code point → glyph id
+        self._first_subset: WeakKeyDictionary = WeakKeyDictionary()  # PDF document → _FirstSubset
+
+    def splitString(self, text, doc, encoding="utf-8"):
+        # ReportLab gives each character of every drawn line its subset code
+        # in a Python loop. A line whose characters all have a code in the
+        # first subset already (nearly every line of prose after the first
+        # page) becomes one str.translate, with the same bytes.
+        first = self._first_subset.get(doc)
+        if first is not None and isinstance(text, str) and first.characters.issuperset(text):
+            return [(0, text.translate(first.codes).encode("latin-1"))] if text else []
+        chunks = super().splitString(text, doc, encoding)
+        if isinstance(text, str):
+            if first is None:
+                first = self._first_subset[doc] = _FirstSubset()
+            first.learn(text, self.state[doc].assignments)
+        return chunks
 
     def _fix_private_codes(self, hb_font) -> None:
         """Before the first word is shaped: every glyph without a character
@@ -89,6 +106,25 @@ class ShapingFont(TTFont):
             super().addObjects(doc)
         finally:
             _writing.font = None
+
+
+class _FirstSubset:
+    """The characters of one PDF document that have a code in a font's
+    first subset, as a str.translate table to those codes."""
+
+    __slots__ = ("characters", "codes")
+
+    def __init__(self):
+        self.characters: set[str] = set()
+        self.codes: dict[int, str] = {}
+
+    def learn(self, text: str, assignments: dict[int, int]) -> None:
+        for character in set(text) - self.characters:
+            point = ord(character)
+            code = assignments.get(32 if point == 0xA0 else point)  # ReportLab sets a no-break space as a space
+            if code is not None and code < 256:
+                self.characters.add(character)
+                self.codes[point] = chr(code)
 
 
 def glyph_texts(path: str) -> dict[str, str]:
