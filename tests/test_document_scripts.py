@@ -173,6 +173,28 @@ def test_digits_in_an_arabic_paragraph_read_left_to_right():
     assert not any("1102" in piece for piece in pieces)
 
 
+def test_an_arabic_line_is_drawn_as_its_shaped_words_in_reverse():
+    words = "نحن نؤمن بأن الاندماج ليس طريقا".split()
+    paragraph = ts.build_paragraph(" ".join(words))
+    paragraph.wrap(ts.FRAME_INNER_WIDTH, 1000)
+    (line,) = paragraph.blPara.lines
+    (drawn,) = shaping.reorder_line(line.words, 1)
+    assert str(drawn.text).rstrip() == " ".join(_shaped(word) for word in reversed(words))
+    # Each glyph keeps HarfBuzz's position: one entry of shape data per glyph, in the new order.
+    positions = {str(piece): piece.__shapeData__ for piece in (_shaped_piece(word) for word in words)}
+    data = drawn.text.__shapeData__
+    assert len(data) == len(drawn.text)
+    start = 0
+    for word in reversed(words):
+        shaped = _shaped(word)
+        assert data[start:start + len(shaped)] == positions[shaped]
+        start += len(shaped) + 1
+
+
+def _shaped_piece(word: str):
+    return shaping.shaped_line(word, ts.ARABIC, ts.BODY_SIZE * ts.size_scales().get(ts.ARABIC, 1))[0]
+
+
 def test_a_right_to_left_paragraph_is_aligned_right_and_ends_with_its_full_stop_on_the_left():
     text = "نحن نؤمن بأن الاندماج ليس طريقا في اتجاه واحد 2011."
     paragraph = ts.build_paragraph(text)

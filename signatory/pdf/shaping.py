@@ -448,6 +448,10 @@ def reorder_line(frags: list, base: int) -> list:
     words and spaces; the words are reordered as wholes."""
     if base == 0 and not any(_is_right_to_left_font(getattr(frag, "fontName", "")) for frag in frags):
         return frags
+    if base == 1 and len(frags) == 1:
+        reversed_words = _words_reversed(frags[0])
+        if reversed_words is not None:
+            return [reversed_words]
     pieces: list = []
     classes: list[str] = []
     any_rtl = False
@@ -493,6 +497,30 @@ def reorder_line(frags: list, base: int) -> list:
             clone.text = _joined(pieces)
             result.append(clone)
     return result
+
+
+def _words_reversed(frag):
+    """The line of a right-to-left paragraph that is one fragment in a
+    right-to-left font without digits (most lines of an Arabic paragraph),
+    in display order: its words in reverse, its trailing spaces kept at its
+    end. What `reorder_line` does in general, without cutting the shaped
+    text into a string per word; None for any other fragment."""
+    text = getattr(frag, "text", None)
+    if not text or hasattr(frag, "cbDefn") or not _is_right_to_left_font(frag.fontName) or _DIGITS.search(text):
+        return None
+    plain = str.__str__(text)
+    end = len(plain.rstrip(" "))
+    spans = [match.span() for match in _PIECES.finditer(plain, 0, end)][::-1]
+    if end < len(plain):
+        spans.append((end, len(plain)))
+    ordered = "".join(plain[start:stop] for start, stop in spans)
+    clone = frag.clone()
+    if isinstance(text, ShapedStr):
+        data = text.__shapeData__
+        clone.text = ShapedStr(ordered, shapeData=[item for start, stop in spans for item in data[start:stop]])
+    else:
+        clone.text = ordered.translate(_MIRRORED)  # "(" reads ")" right to left
+    return clone
 
 
 def _joined(pieces: list[str]) -> str:
