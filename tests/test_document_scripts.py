@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from reportlab.platypus import Paragraph
 
 from signatory.pdf import line_rule, shaping
 from signatory.pdf import typography as ts
@@ -274,3 +275,19 @@ def test_a_typed_private_use_character_is_left_out():
     # not print one of them (an Arabic joined form in a Latin name).
     assert ts.script_runs("Jan\ue000 Peeters") == [(ts.SERIF, "Jan Peeters")]
     assert ts.script_runs("محمد\uf8ff علي") == [(ts.ARABIC, "محمد علي")]
+
+
+# --- plain text without the parser ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["Wij geloven dat integratie werkt.", "  twee   spaties\nen een regel ", "Ayşe Yılmaz, Gent"])
+def test_plain_text_is_the_fragment_reportlab_would_parse(text):
+    style = ts.paragraph_style()
+    ours, parsed = ts.BidiParagraph(text, style), Paragraph(text, style)
+    assert ours.text == parsed.text
+    assert [frag.__dict__ for frag in ours.frags] == [frag.__dict__ for frag in parsed.frags]
+
+
+def test_text_with_markup_or_entities_is_still_parsed():
+    paragraph = ts.BidiParagraph("<b>vet</b> &amp; recht", ts.paragraph_style())
+    assert "".join(frag.text for frag in paragraph.frags) == "vet & recht"
+    assert paragraph.frags[0].bold == 1

@@ -23,6 +23,7 @@ import unicodedata
 from functools import cache, lru_cache
 from itertools import groupby
 from pathlib import Path
+from weakref import WeakKeyDictionary
 from xml.sax.saxutils import escape
 
 from bidi import get_base_level
@@ -33,6 +34,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import ParaLines
+from reportlab.platypus.paraparser import ParaParser
 
 from . import shaping
 
@@ -385,9 +387,16 @@ class BidiParagraph(Paragraph):
     paragraph before breaking would reverse the order of its lines."""
 
     def _setup(self, text, style, bulletText, frags, cleaner):
-        super()._setup(text, style, bulletText, frags, cleaner)
         if frags is not None:  # a part of a split paragraph: done already
-            return
+            return super()._setup(text, style, bulletText, frags, cleaner)
+        if "<" not in text and "&" not in text and not style.textTransform and cleaner(text):
+            # Text without markup (most motivating paragraphs, most
+            # attributions) is one fragment of the style: ReportLab's own
+            # parser would make the same one, at a tenth of the cost of
+            # parsing it.
+            text = cleaner(text)
+            frags = [_plain_fragment(style, text)]
+        super()._setup(text, style, bulletText, frags, cleaner)
         scales = size_scales()
         shaped = False
         for frag in self.frags:
@@ -410,6 +419,17 @@ class BidiParagraph(Paragraph):
             return super().drawPara(debug)
         finally:
             self.blPara = lines
+
+
+_plain_fragments: WeakKeyDictionary = WeakKeyDictionary()  # style → ReportLab's fragment of plain text
+
+
+def _plain_fragment(style: ParagraphStyle, text: str):
+    template = _plain_fragments.get(style)
+    if template is None:
+        _, (template,), _ = ParaParser().parse("x", style)
+        _plain_fragments[style] = template
+    return template.clone(text=text, link=[], us_lines=[])
 
 
 def rtl_style(style: ParagraphStyle) -> ParagraphStyle:
