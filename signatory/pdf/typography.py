@@ -389,13 +389,14 @@ class BidiParagraph(Paragraph):
     def _setup(self, text, style, bulletText, frags, cleaner):
         if frags is not None:  # a part of a split paragraph: done already
             return super()._setup(text, style, bulletText, frags, cleaner)
-        if "<" not in text and "&" not in text and not style.textTransform and cleaner(text):
+        if "<" not in text and "&" not in text and not style.textTransform:
             # Text without markup (most motivating paragraphs, most
             # attributions) is one fragment of the style: ReportLab's own
             # parser would make the same one, at a tenth of the cost of
             # parsing it.
-            text = cleaner(text)
-            frags = [_plain_fragment(style, text)]
+            cleaned = cleaner(text)
+            if cleaned:
+                text, frags = cleaned, [_plain_fragment(style, cleaned)]
         super()._setup(text, style, bulletText, frags, cleaner)
         scales = size_scales()
         shaped = False
