@@ -3,8 +3,6 @@ until when and how many — and the organiser's logo. They change the public
 page and the compiled document, never the text (no new version)."""
 from __future__ import annotations
 
-from dataclasses import fields
-
 from . import audit, letters, logos
 from .letters import LetterSettings
 from .models import Letter
@@ -19,10 +17,7 @@ def update_settings(
     if settings.goal is not None:
         letters.parse_goal(settings.goal)
     checked_logo = logos.checked_logo(*logo) if logo is not None else None  # refuse before changing anything
-    changed = [
-        field.name for field in fields(LetterSettings)
-        if getattr(letter, field.name) != getattr(settings, field.name)
-    ]
+    changed = [name for name in letters.SETTINGS_FIELDS if getattr(letter, name) != getattr(settings, name)]
     for name in changed:
         setattr(letter, name, getattr(settings, name))
     if checked_logo is not None:

@@ -51,6 +51,9 @@ class LetterSettings:
         return cls(**{field.name: getattr(letter, field.name) for field in fields(cls)})
 
 
+SETTINGS_FIELDS = tuple(field.name for field in fields(LetterSettings))
+
+
 @dataclass(kw_only=True)
 class LetterSource(LetterSettings):
     """A letter's fields as read from the organiser's file (see `letter_files`):

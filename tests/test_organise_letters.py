@@ -96,6 +96,31 @@ def test_an_edit_after_signing_is_a_new_version(app, client, admin, auth):
     assert "versie 2" in public and "Een gewijzigde tekst." in public, "the public page shows it changed"
 
 
+def test_the_text_page_leaves_the_settings_to_their_own_page(app, client, admin, auth):
+    with app.app_context():
+        make_letter()
+    auth.login(admin)
+    settings_page = client.get("/organise/letters/brief/settings").get_data(as_text=True)
+    settings = {"addressee": "Aan de leden van het Vlaams Parlement", "organiser": "KMS vzw", "place_date": "Gent, 1 mei",
+                "contact": "info@kms.be", "deadline": "2031-06-12", "timezone": "Europe/Amsterdam", "goal": "1000"}
+    saved = client.post("/organise/letters/brief/settings", data={**settings, "csrf_token": csrf_token(settings_page)})
+    assert saved.status_code == 303
+    edit = client.get("/organise/letters/brief/edit").get_data(as_text=True)
+    for name in settings:
+        assert f'name="{name}"' not in edit and f'name="{name}"' in settings_page, name
+    assert 'href="/organise/letters/brief/settings"' in edit.split('id="settings-elsewhere"')[1].split("</p>")[0]
+    # A text saved, with whatever else a stale page sends: the settings stay.
+    text = {"slug": "brief", "title": "Een nieuwe titel", "body": "Een nieuwe tekst.", "language": "nl-BE", "action": "save",
+            "goal": "5", "deadline": "2030-01-01", "contact": "", "csrf_token": csrf_token(edit)}
+    assert client.post("/organise/letters/brief/edit", data=text).status_code == 303
+    with app.app_context():
+        letter = db.session.scalar(select(Letter))
+        assert letter.title == "Een nieuwe titel" and letter.body.strip() == "Een nieuwe tekst."
+        assert (letter.addressee, letter.organiser, letter.place_date, letter.contact) == (
+            "Aan de leden van het Vlaams Parlement", "KMS vzw", "Gent, 1 mei", "info@kms.be")
+        assert (letter.deadline, letter.timezone, letter.goal) == (date(2031, 6, 12), "Europe/Amsterdam", 1000)
+
+
 def test_overview_counts_and_chart(app, client, admin, auth):
     with app.app_context():
         letter = make_letter()

@@ -18,16 +18,16 @@ from markupsafe import Markup
 from .. import letters
 from ..extensions import db
 from ..letter_files import FRONT_MATTER_KEYS, INTRO, OMIT, ROLES, TEXT, Block, LetterFile, clean_text, read_letter_file
-from ..letters import LetterError
+from ..letters import SETTINGS_FIELDS, LetterError
 from ..markup import to_html
-from .organise_forms import LetterForm
+from .organise_forms import NewLetterForm
 
 bp = Blueprint("letter_files", __name__, url_prefix="/organise")
 
 MAX_BLOCKS = 5000
 MAX_TOTAL_CHARS = 1_000_000
 # What the new-letter form adds to the file's own details, when filled in.
-FORM_DETAILS = ("subtitle", "organiser", "place_date", "contact", "deadline", "timezone", "goal")
+FORM_DETAILS = ("subtitle", *SETTINGS_FIELDS)
 
 
 @bp.app_template_filter("markdown")
@@ -38,7 +38,7 @@ def markdown_filter(source: str) -> Markup:
 @bp.post("/letters/new/file")
 def read_file():
     """The new-letter form's "read from file" button."""
-    form = LetterForm()
+    form = NewLetterForm()
     upload = request.files.get("letter_file")
     if upload is None or not upload.filename:
         form.letter_file.errors = [_("Kies een bestand: Word (.docx), OpenDocument (.odt), tekst (.txt) of Markdown (.md).")]
@@ -52,7 +52,7 @@ def read_file():
     return _arrange_page(letter_file, slug=form.slug.data or "", file_name=upload.filename)
 
 
-def arrange_pasted_paper_form(form: LetterForm):
+def arrange_pasted_paper_form(form: NewLetterForm):
     """A text pasted into the box that ends in a paper reply form goes to the
     arranging page, where the form is cut before anything is stored."""
     body = form.body.data or ""
@@ -70,11 +70,11 @@ def arrange_pasted_paper_form(form: LetterForm):
     return _arrange_page(letter_file, slug=form.slug.data or "", file_name="")
 
 
-def _new_letter_page(form: LetterForm):
+def _new_letter_page(form: NewLetterForm):
     return render_template("organise/letter_form.html", form=form, letter=None, preview=None)
 
 
-def _add_form_details(letter_file: LetterFile, form: LetterForm) -> None:
+def _add_form_details(letter_file: LetterFile, form: NewLetterForm) -> None:
     for name in FORM_DETAILS:
         value = form[name].data
         if name == "timezone" and value == "Europe/Brussels":

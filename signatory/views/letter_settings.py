@@ -8,17 +8,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FileField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import BooleanField, FileField
 
 from ..auth import can_manage, organiser_letter_or_404
 from ..extensions import db
-from ..forms import _strip, choices
 from ..letter_settings import update_settings
-from ..letters import LetterError, LetterSettings, get_letter
+from ..letters import LetterError, get_letter
 from ..states import LetterState
-from ..text import strip_controls
-from .organise_forms import TIMEZONES
+from .organise_forms import SettingsFieldsMixin
 
 bp = Blueprint("letter_settings", __name__)
 
@@ -27,24 +24,7 @@ bp = Blueprint("letter_settings", __name__)
 LOGO_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 
-class SettingsForm(FlaskForm):
-    addressee = StringField(
-        _l("Aan wie is de brief gericht?"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=300)],
-        description=_l("Bijvoorbeeld: Aan de leden van het Vlaams Parlement. Staat boven de brief en op het titelblad."),
-    )
-    organiser = StringField(
-        _l("Organisator"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
-        description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."),
-    )
-    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
-                             description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
-    contact = StringField(
-        _l("Contact"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
-        description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."),
-    )
-    deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
-    timezone = SelectField(_l("Tijdzone"), choices=choices(*((z, z) for z in TIMEZONES)), default="Europe/Brussels")
-    goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional(), NumberRange(min=1, max=100_000_000)])
+class SettingsForm(SettingsFieldsMixin, FlaskForm):
     logo = FileField(
         _l("Logo (PNG of SVG, niet verplicht)"),
         description=_l("Staat op de publieke pagina en op het titelblad van het document. PNG tot 512 kB, SVG tot 256 kB."),
@@ -63,13 +43,8 @@ def settings(slug: str):
     if form.validate_on_submit():
         upload = request.files.get("logo")
         logo = (upload.read(), upload.filename or "") if upload is not None and upload.filename else None
-        values = LetterSettings(
-            addressee=form.addressee.data or "", organiser=form.organiser.data or "",
-            place_date=form.place_date.data or "", contact=form.contact.data or "",
-            deadline=form.deadline.data, timezone=form.timezone.data or "Europe/Brussels", goal=form.goal.data,
-        )
         try:
-            changed = update_settings(letter, values, by=current_user, logo=logo, remove_logo=form.remove_logo.data)
+            changed = update_settings(letter, form.letter_settings(), by=current_user, logo=logo, remove_logo=form.remove_logo.data)
         except LetterError as error:
             db.session.rollback()
             letter = organiser_letter_or_404(slug)

@@ -16,12 +16,12 @@ from ..database import reads_only_from_here
 from ..extensions import db
 from ..i18n import current_language
 from ..forms import show_refusal
-from ..letters import LetterError, LetterSource
+from ..letters import LetterError, LetterSettings, LetterSource
 from ..markup import to_html
 from ..signing import SigningError
 from ..states import LetterState
 from ..view_marks import writes_on_get
-from .organise_forms import ActionForm, DeadlineForm, LetterForm, PaperForm
+from .organise_forms import ActionForm, DeadlineForm, LetterForm, NewLetterForm, PaperForm
 from .responses import pdf_response
 
 bp = Blueprint("organise", __name__, url_prefix="/organise")
@@ -41,19 +41,15 @@ def index():
 
 # --- letters ---------------------------------------------------------------------------
 
-def _source_from_form(form: LetterForm) -> LetterSource:
+def _source_from_form(form: LetterForm, settings: LetterSettings) -> LetterSource:
     language, locale = LANGUAGE_CHOICES.get(form.language.data, ("nl", "nl-BE"))
+    letters.validate_timezone(settings.timezone)
     return LetterSource(
+        **vars(settings),
         title=form.title.data,
         body=(form.body.data or "").replace("\r\n", "\n").strip() + "\n",
         subtitle=form.subtitle.data or "",
-        organiser=form.organiser.data or "",
-        place_date=form.place_date.data or "",
-        contact=form.contact.data or "",
         intro=form.intro.data or "",
-        deadline=form.deadline.data,
-        timezone=letters.validate_timezone(form.timezone.data),
-        goal=form.goal.data,
         language=language,
         locale=locale,
     )
@@ -61,7 +57,7 @@ def _source_from_form(form: LetterForm) -> LetterSource:
 
 @bp.route("/letters/new", methods=["GET", "POST"])
 def new_letter():
-    form = LetterForm()
+    form = NewLetterForm()
     preview = None
     chosen_file = request.files.get("letter_file")
     if request.method == "POST" and chosen_file is not None and chosen_file.filename:
@@ -78,7 +74,7 @@ def new_letter():
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():
         try:
-            letter = letters.create_letter(form.slug.data, _source_from_form(form), by=current_user)
+            letter = letters.create_letter(form.slug.data, _source_from_form(form, form.letter_settings()), by=current_user)
         except LetterError as error:
             show_refusal(form, error)
         else:
@@ -109,7 +105,8 @@ def edit_letter(slug: str):
         preview = to_html(form.body.data or "")
     elif form.validate_on_submit():
         try:
-            new_version = letters.update_letter(letter, _source_from_form(form), note=form.note.data or "", by=current_user)
+            source = _source_from_form(form, LetterSettings.of(letter))  # the text only: settings stay
+            new_version = letters.update_letter(letter, source, note=form.note.data or "", by=current_user)
         except LetterError as error:
             show_refusal(form, error)
         else:

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from ..auth import MIN_PASSWORD_LENGTH
 from ..forms import SignatureFieldsMixin, _strip, choices
-from ..letters import SLUG_PATTERN
+from ..letters import SETTINGS_FIELDS, SLUG_PATTERN, LetterSettings
 from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
 from ..text import strip_controls
@@ -91,6 +91,8 @@ TIMEZONES = [
 
 
 class LetterForm(FlaskForm):
+    """A letter's text; its settings have their own form (`SettingsFieldsMixin`)."""
+
     slug = StringField(
         _l("Adres (slug)"), filters=[strip_controls, lambda v: v.strip().lower() if isinstance(v, str) else v],
         validators=[DataRequired(_l("Kies een adres.")), Regexp(SLUG_PATTERN.pattern, message=_l("Kleine letters, cijfers en koppeltekens, bv. integratie-2011."))],
@@ -98,12 +100,6 @@ class LetterForm(FlaskForm):
     )
     title = StringField(_l("Titel"), filters=[strip_controls, _strip], validators=[DataRequired(_l("Geef de brief een titel.")), Length(max=300)])
     subtitle = StringField(_l("Ondertitel"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=300)])
-    organiser = StringField(_l("Organisator"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
-                            description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."))
-    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
-                             description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
-    contact = StringField(_l("Contact"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
-                          description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."))
     intro = TextAreaField(_l("Oproep om te tekenen"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     letter_file = FileField(
         _l("Heb je de brief al in een bestand? Lees hem in"),
@@ -115,9 +111,6 @@ class LetterForm(FlaskForm):
         description=_l("Een lege lijn begint een nieuwe alinea; ## Tussentitel, *schuin*, **vet**, - opsomming, > citaat."),
         render_kw={"rows": 18},
     )
-    deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
-    timezone = SelectField(_l("Tijdzone"), choices=choices(*((z, z) for z in TIMEZONES)), default="Europe/Brussels")
-    goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional(), NumberRange(min=1, max=100_000_000)])
     language = SelectField(
         _l("Taal en sortering"),
         choices=choices(("nl-BE", _l("Nederlands (België): 'Van den Broeck' onder V")), ("nl-NL", _l("Nederlands (Nederland): 'van den Broek' onder B")), ("en", _l("Engels"))),
@@ -125,6 +118,40 @@ class LetterForm(FlaskForm):
     )
     note = StringField(_l("Wat is er veranderd? (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
                        description=_l("Als er al getekend werd, wordt een wijziging van de tekst een nieuwe, zichtbare versie."))
+
+
+class SettingsFieldsMixin:
+    """A letter's settings (`LetterSettings`): edited on their own page, and
+    given at once when a letter is created."""
+
+    addressee = StringField(
+        _l("Aan wie is de brief gericht?"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=300)],
+        description=_l("Bijvoorbeeld: Aan de leden van het Vlaams Parlement. Staat boven de brief en op het titelblad."),
+    )
+    organiser = StringField(
+        _l("Organisator"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
+        description=_l("Wie de brief verstuurt; ook verwerkingsverantwoordelijke in de privacyverklaring."),
+    )
+    place_date = StringField(_l("Plaats en datum van de tekst"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=200)],
+                             description=_l("Bijvoorbeeld: Brussel, 12 mei 2011."))
+    contact = StringField(
+        _l("Contact"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
+        description=_l("Adres en e-mail waar formulieren naartoe mogen; staat op het papieren formulier en in het document."),
+    )
+    deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
+    timezone = SelectField(_l("Tijdzone"), choices=choices(*((z, z) for z in TIMEZONES)), default="Europe/Brussels")
+    goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional(), NumberRange(min=1, max=100_000_000)])
+
+    def letter_settings(self) -> LetterSettings:
+        """The settings as given; an empty field is the setting's default."""
+        defaults = LetterSettings()
+        return LetterSettings(**{
+            name: getattr(self, name).data or getattr(defaults, name) for name in SETTINGS_FIELDS
+        })
+
+
+class NewLetterForm(LetterForm, SettingsFieldsMixin):
+    """A new letter: its text and its first settings."""
 
 
 class ModerationForm(FlaskForm):
