@@ -141,3 +141,54 @@ def test_every_organiser_page_at_360_px(live_server, page_at):
     page.wait_for_url(lambda url: "/login" not in url)
     problems += [problem for path in organiser_pages(data) for problem in _check(page, axe, live_server.url, path)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_organiser_forms_that_come_back_put_their_summary_first(live_server, page_at, width):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # Without JavaScript: the summary is focused (and so in view), its links
+    # lead to fields on the page, and nothing scrolls sideways.
+    data = _fill(live_server)
+    page = page_at(width, javascript=False)
+    page.goto(live_server.url + "/organise/login")
+    page.fill("#email", "admin@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    forms = [
+        ("/organise/letters/brief/paper", {"#email": "geen adres"}, "#kind-1"),
+        (f"/organise/signatures/{data['signature']}/edit", {"#last_name": "", "#email": "geen adres"}, None),
+        ("/organise/letters/brief/settings", {"#goal": "0"}, None),
+        ("/organise/users/invite", {"#email": "geen adres"}, None),
+        ("/organise/letters/new", {"#goal": "0"}, None),
+    ]
+    problems = []
+    for path, fields, check in forms:
+        page.goto(live_server.url + path)
+        for selector, value in fields.items():
+            page.fill(selector, value)
+        if check:
+            page.check(check)
+        page.click("main form.form button[type=submit]:not([name=action]), main form.form button[value=save]")
+        page.wait_for_load_state("load")
+        try:  # autofocus is applied at the next rendering step after the load
+            page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'", timeout=3000)
+        except PlaywrightTimeout:
+            pass  # reported below
+        state = page.evaluate(
+            """() => { const summary = document.getElementById('error-summary');
+                if (!summary) return null;
+                const top = summary.getBoundingClientRect().top;
+                return {focused: document.activeElement === summary, inView: top >= 0 && top < innerHeight,
+                        links: [...summary.querySelectorAll('a')].map(a => a.getAttribute('href')),
+                        missing: [...summary.querySelectorAll('a')].map(a => a.getAttribute('href'))
+                                   .filter(href => !document.querySelector(href)),
+                        wide: document.documentElement.scrollWidth > innerWidth}; }"""
+        )
+        save_shot(page, f"{width}-refused{path.replace('/', '-')[:50]}")
+        if state is None:
+            problems.append(f"{path}: no error summary")
+        elif not (state["focused"] and state["inView"] and state["links"] and not state["missing"] and not state["wide"]):
+            problems.append(f"{path}: {state}")
+    assert not problems, "\n".join(problems)
