@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
 from ..auth import MIN_PASSWORD_LENGTH
 from ..forms import SignatureFieldsMixin, _strip, choices
@@ -165,13 +165,27 @@ class ModerationForm(FlaskForm):
     next = HiddenField(filters=[strip_controls])
 
 
+class NeededForAnOrganisation:
+    """Optional, unless the form signs for an organisation. (An inline
+    validator after Optional() would never see the empty field.)"""
+
+    field_flags = {"optional": True}
+
+    def __call__(self, form, field):
+        if field.data:
+            return
+        field.errors[:] = []
+        if form.kind.data == Kind.ORGANISATION:
+            raise StopValidation(_l("Vul de naam van de organisatie in."))
+        raise StopValidation()
+
+
 class TypedInSignatureMixin(SignatureFieldsMixin):
     """A signature an organiser types in: an organisation needs its name, and
     an e-mail address, optional here, is checked as the signing form checks it."""
 
-    def validate_organisation(self, field):
-        if self.kind.data == Kind.ORGANISATION and not field.data:
-            raise ValidationError(_l("Vul de naam van de organisatie in."))
+    organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip],
+                               validators=[NeededForAnOrganisation(), Length(max=FIELD_LIMITS["organisation"])])
 
     def validate_email(self, field):
         if field.data:
@@ -197,7 +211,6 @@ class PaperForm(TypedInSignatureMixin, FlaskForm):
         default=Kind.PERSON.value,
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
-    organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
     email = EmailField(_l("E-mailadres (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])],
                        description=_l("Alleen als het op het formulier staat."))
     override_reason = StringField(
@@ -223,7 +236,6 @@ class CorrectionForm(TypedInSignatureMixin, FlaskForm):
         choices=choices((Kind.PERSON.value, _l("in persoonlijke naam")), (Kind.ORGANISATION.value, _l("in naam van een organisatie"))),
         validators=[DataRequired(_l("Kies persoon of organisatie."))],
     )
-    organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["organisation"])])
     email = EmailField(_l("E-mailadres"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=FIELD_LIMITS["email"])])
     reason = StringField(
         _l("Reden van de correctie (niet verplicht)"), filters=[strip_controls, _strip], validators=[Optional(), Length(max=500)],
