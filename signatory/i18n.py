@@ -14,6 +14,7 @@ from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from .extensions import babel
+from .view_marks import page_of_current_view
 
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
@@ -69,10 +70,11 @@ def carry_language(endpoint: str, values: dict) -> None:
 
 
 def language_url(code: str) -> str:
-    """The language link: this very page in the other language. A citizen's
-    page says it in its URL; an organiser's page sets the cookie."""
-    endpoint = request.endpoint
-    if endpoint and carries_language(endpoint) and request.method == "GET":
+    """The language link: this very page in the other language (for a form
+    that came back, the page it came from). A citizen's page says it in its
+    URL; an organiser's page sets the cookie."""
+    endpoint = page_of_current_view()
+    if endpoint and carries_language(endpoint) and (request.method == "GET" or endpoint != request.endpoint):
         args = {key: value for key, value in request.args.items() if key != LANGUAGE_ARG}
         return url_for(endpoint, **(request.view_args or {}), **args, **{LANGUAGE_ARG: code})
     return url_for("public.set_language", code=code, next=request.full_path.rstrip("?"))

@@ -10,6 +10,7 @@ from flask import current_app, has_request_context, request
 
 _WRITES_ON_GET = "signatory_writes_on_get"
 _MAY_BE_FRAMED = "signatory_may_be_framed"
+_ANSWERS_FOR = "signatory_answers_for"
 
 
 def writes_on_get(view):
@@ -26,6 +27,15 @@ def may_be_framed(view):
     return view
 
 
+def answers_for(endpoint: str):
+    """This POST answers with the page of another view, the form it came
+    from with its messages: "this page" (the language link) is that view's."""
+    def mark(view):
+        setattr(view, _ANSWERS_FOR, endpoint)
+        return view
+    return mark
+
+
 def _current_view_is(mark: str) -> bool:
     if not has_request_context() or request.endpoint is None:
         return False
@@ -39,3 +49,11 @@ def current_view_writes_on_get() -> bool:
 
 def current_view_may_be_framed() -> bool:
     return _current_view_is(_MAY_BE_FRAMED)
+
+
+def page_of_current_view() -> str | None:
+    """The endpoint whose page the current request shows."""
+    if not has_request_context() or request.endpoint is None:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, _ANSWERS_FOR, None) or request.endpoint

@@ -84,3 +84,28 @@ def test_language_link_never_redirects_elsewhere(sqlite_app):
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = client.get("/language/en", query_string={"next": target})
         assert response.headers["Location"] == "/?lang=en"  # home, in the language chosen
+
+
+def _language_link(html: str) -> str:
+    import re
+
+    return re.search(r'<a class="lang"[^>]*href="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_the_language_link_keeps_the_page_and_sets_the_language(sqlite_app):
+    client = sqlite_app.test_client()
+    with sqlite_app.app_context():
+        make_letter()
+    letter = client.get("/letters/brief?lang=en").get_data(as_text=True)
+    token = letter.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    refused = client.post("/letters/brief/sign?lang=en", data={"csrf_token": token, "email": "geen adres"})
+    assert refused.status_code == 422 and '<html lang="en">' in refused.get_data(as_text=True)
+    pages = [(path, client.get(path).get_data(as_text=True))
+             for path in ("/letters/brief?lang=en", "/letters/brief/signatories?lang=en", "/letters/brief/thanks?lang=en")]
+    pages.append(("/letters/brief?lang=en", refused.get_data(as_text=True)))  # a form that came back: its letter
+    for path, html in pages:
+        switched = client.get(_language_link(html), follow_redirects=True)
+        assert switched.status_code == 200, path
+        assert switched.request.path == path.split("?")[0] and switched.request.args["lang"] == "nl", path
+        back = switched.get_data(as_text=True)
+        assert '<html lang="nl">' in back and _language_link(back) == path, path

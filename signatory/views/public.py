@@ -40,7 +40,7 @@ from ..models import Document, Letter, Signature
 from ..refusals import LinkError
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
-from ..view_marks import may_be_framed, writes_on_get
+from ..view_marks import answers_for, may_be_framed, writes_on_get
 from .auth import is_organise_path
 from .caching import PageStore, kept_page_response, shared_page, stateless
 
@@ -201,6 +201,7 @@ def _size_in_words(size: int) -> str:
 
 
 @bp.post("/letters/<slug>/sign")
+@answers_for("public.letter")
 @csrf.exempt  # the form checks its own (stateless) token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
 @retry_once_when_the_database_drops(_sign_unavailable)
