@@ -61,6 +61,48 @@ def _postgres_reason() -> str | None:
     return None
 
 
+def _pid_namespace() -> str:
+    try:
+        return re.sub(r"\D", "", os.readlink("/proc/self/ns/pid")) or "0"
+    except OSError:
+        return "0"
+
+
+# A database's name says which run made it: the process and its PID
+# namespace, so that a run in another container is never taken for dead.
+_PID_NAMESPACE = _pid_namespace()
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
+
+
+def _drop_stale_databases(connection, prefix: str) -> None:
+    """Databases of this naming left by a run that was killed before it could
+    drop them: made in this PID namespace by a process that is gone, and
+    nobody connected. Concurrent runs' databases are never touched."""
+    import psycopg
+
+    pattern = re.compile(rf"{re.escape(prefix)}_{_PID_NAMESPACE}_(\d+)_[0-9a-f]{{6}}")
+    names = connection.execute(
+        "SELECT datname FROM pg_database WHERE NOT EXISTS"
+        " (SELECT 1 FROM pg_stat_activity WHERE pg_stat_activity.datname = pg_database.datname)"
+    ).fetchall()
+    for (stale,) in names:
+        match = pattern.fullmatch(stale)
+        if match and not _is_running(int(match.group(1))):
+            try:
+                connection.execute(f'DROP DATABASE IF EXISTS "{stale}"')
+            except psycopg.Error:
+                pass  # someone connected meanwhile, or another run dropped it first
+
+
 @contextmanager
 def postgres_database(prefix: str):
     """An empty database of our own on the PostgreSQL server, dropped
@@ -72,9 +114,10 @@ def postgres_database(prefix: str):
         pytest.skip(reason)
     import psycopg
 
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{_PID_NAMESPACE}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as connection:
+        _drop_stale_databases(connection, prefix)
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
