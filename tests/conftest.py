@@ -510,6 +510,20 @@ SIGN_DEFAULTS = {
 }
 
 
+def publish_and_notify(letter) -> None:
+    """Mark a letter published (its state set, without publication.publish's
+    checks and document) and queue the notices to its signatories; committed."""
+    from signatory import publication
+    from signatory.extensions import db
+
+    letter.state = "published"
+    letter.publication_date = date(2030, 6, 20)
+    letter.publication_manner = "Verstuurd naar het parlement"
+    db.session.commit()
+    publication.notify_signatories(letter)
+    db.session.commit()
+
+
 def make_signature(letter, *, confirmed: bool = True, **fields):
     """Sign through the domain (and confirm); committed. Returns the signature."""
     from signatory import signing, tokens

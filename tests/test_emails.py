@@ -4,11 +4,11 @@ language, plain text plus HTML, with the right headers and no tracking."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from conftest import deliver, make_letter, make_signature, make_user, outbox_messages, plain_text
+from conftest import deliver, make_letter, make_signature, make_user, outbox_messages, plain_text, publish_and_notify
 from signatory import moderation, publication
 from signatory.extensions import db
 from signatory.models import utcnow
@@ -48,12 +48,7 @@ def test_every_kind_of_email_is_complete_and_in_the_signers_language(app, langua
         letter = make_letter()
         _send_every_kind(letter, language)
         make_signature(letter, email=f"publication-{language}@example.org", language=language, consent_notify=True)
-        letter.state = "published"
-        letter.publication_date = date(2030, 6, 20)
-        letter.publication_manner = "Verstuurd naar het parlement"
-        db.session.commit()
-        publication.notify_signatories(letter)
-        db.session.commit()
+        publish_and_notify(letter)
     deliver(app)
     messages = _by_recipient(app)
     for kind, word in WORDING[language].items():

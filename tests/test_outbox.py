@@ -4,11 +4,11 @@ rendered when it is delivered."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from conftest import deliver, make_letter, make_signature, make_user
+from conftest import deliver, make_letter, make_signature, make_user, publish_and_notify
 from signatory import moderation, publication, signing
 from signatory.extensions import db
 from signatory.models import OutboxMessage, utcnow
@@ -29,12 +29,7 @@ def _queue_every_kind() -> None:
     signing.resend_links(letter, linked.email)
     publication.queue_due_reminders()
     moderation.moderate(revise, "revise", organiser, "Maak hem korter, aub.")
-    letter.state = "published"
-    letter.publication_date = date(2030, 6, 20)
-    letter.publication_manner = "Verstuurd naar het parlement"
-    db.session.commit()
-    publication.notify_signatories(letter)
-    db.session.commit()
+    publish_and_notify(letter)
 
 
 def test_every_message_is_queued_alike_and_rendered_at_delivery(app):
