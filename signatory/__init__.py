@@ -69,6 +69,18 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     return app
 
 
+def load_what_requests_need() -> None:
+    """Load now what the first signatures would load: the collation table
+    (every signature's sort key) and the typesetter with its fonts (the
+    ten-line rule). A server calls this before `gc.freeze()`, so that the
+    collector never scans these hundred thousand objects again (DESIGN §8)."""
+    from .collation import name_sort_key
+    from .pdf.line_rule import count_lines
+
+    name_sort_key(kind="person", last_name="Peeters", first_name="Jan", organisation="", locale="nl-BE")
+    count_lines("Omdat het kan.")
+
+
 def _load_dotenv() -> None:
     env_file = Path.cwd() / ".env"
     if env_file.is_file():

@@ -87,9 +87,9 @@ def reads_only_from_here() -> None:
     g.sqlite_read_phase = True
 
 
-def insert_ignoring_conflicts(table):
+def insert_ignoring_conflicts(table, dialect: str | None = None):
     """INSERT … ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if (dialect or db.session.get_bind().dialect.name) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

@@ -8,6 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from . import ratelimits  # noqa: F401  (memory:// without a timer thread, before the limiter)
+
 
 class Base(DeclarativeBase):
     # Stable constraint names, so that Alembic migrations can refer to them.

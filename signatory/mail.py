@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,7 +55,7 @@ def queue(kind: str, **fields) -> bool:
     """Add one message to the outbox, in the caller's transaction; the
     fields are `outbox_row`'s. With a dedup_key the database refuses a second
     message with the same key; then False is returned."""
-    return _insert(outbox_row(kind, **fields)).scalar() is not None
+    return queue_row(outbox_row(kind, **fields))
 
 
 def queue_to_signer(kind: str, signature: Signature, *, template: str, **context) -> bool:
@@ -115,13 +116,28 @@ def queue_links_request(
     or not the address signed: which signatures it is about, and whether any
     gets mail, is decided at delivery (resolve_links_request), so that no
     response time tells an address that signed from one that did not."""
+    queue_row(links_request_row(
+        letter_id, recipient=recipient, email_key=email_key, language=language, organisation_key=organisation_key,
+    ))
+
+
+def links_request_row(
+    letter_id: int, *, recipient: str, email_key: str, language: str, organisation_key: str | None = None
+) -> dict:
+    """The outbox row of a links request (see queue_links_request)."""
     context = {"email_key": email_key}
     if organisation_key is not None:
         context["organisation_key"] = organisation_key
-    queue(
+    return outbox_row(
         LINKS_KIND, recipient=recipient, template="links", language=language,
         letter_id=letter_id, signature_id=None, **context,
     )
+
+
+def queue_row(row: dict, connection=None) -> bool:
+    """Add one row made by `outbox_row`, in the caller's transaction (on its
+    connection when given); False when its dedup_key is queued already."""
+    return _insert(row, connection).scalar() is not None
 
 
 def resolve_links_request(row: OutboxMessage) -> bool:
@@ -162,17 +178,20 @@ def _links_mailed_since(signature_id: int, since: datetime) -> bool:
     ) is not None
 
 
-def _insert(rows):
-    """On the session's connection, in its transaction, without the ORM:
-    one plain INSERT … ON CONFLICT DO NOTHING RETURNING id (no id: skipped;
-    a rowcount is not reported on every driver), built once per dialect, as
-    the signing request must stay cheap (DESIGN §8)."""
-    dialect = db.session.get_bind().dialect.name
+def _insert(rows, connection=None):
+    """On the session's connection, in its transaction (or on the caller's
+    connection), without the ORM: one plain INSERT … ON CONFLICT DO NOTHING
+    RETURNING id (no id: skipped; a rowcount is not reported on every
+    driver), built once per dialect, as the signing request must stay cheap
+    (DESIGN §8)."""
+    if connection is None:
+        connection = db.session.connection()
+    dialect = connection.dialect.name
     statement = _INSERT_OUTBOX.get(dialect)
     if statement is None:
         table = OutboxMessage.__table__
-        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(table).returning(table.c.id)
-    return db.session.connection().execute(statement, rows)
+        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(table, dialect).returning(table.c.id)
+    return connection.execute(statement, rows)
 
 
 _INSERT_OUTBOX: dict = {}
@@ -227,8 +246,12 @@ def _json(value: dict) -> str:
 
 
 def new_message_id() -> str:
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
-    return f"<{uuid.uuid4().hex}@{host}>"
+    return f"<{uuid.uuid4().hex}@{_message_id_host(current_app.config['BASE_URL'])}>"
+
+
+@lru_cache(maxsize=8)
+def _message_id_host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "localhost"
 
 
 # --- building ------------------------------------------------------------------

@@ -195,11 +195,28 @@ class SignOutcome:
 
 def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str | None = None) -> SignOutcome:
     """Sign a letter online. The signature counts once its e-mail address is
-    confirmed; exactly one e-mail is queued: the confirmation.
+    confirmed; exactly one e-mail is queued: the confirmation."""
+    return store_signature(prepare_signature(letter, details, ip=ip))
 
-    The hot path of DESIGN §8: two plain INSERTs and nothing else. The
-    database's unique index decides about duplicates (ON CONFLICT DO NOTHING,
-    no savepoint), and the e-mail is rendered when it is delivered."""
+
+@dataclass
+class PreparedSignature:
+    """Every row a signing may write, worked out before the first write."""
+
+    values: dict
+    confirmation: dict
+    links_request: dict
+
+
+def prepare_signature(
+    letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str | None = None
+) -> PreparedSignature:
+    """Apply the rules (SigningError for the first one broken) and make the
+    rows: the signature, its confirmation, and the links request that
+    replaces the confirmation when the address signed before. Both outbox
+    rows are made every time, so that a known address costs what a new one
+    costs (DESIGN §3). Writes nothing: on SQLite the write lock is then held
+    for the INSERTs and the commit only (DESIGN §8)."""
     if not letter.is_signable:
         raise LetterNotSignable(_l("Deze brief kan niet meer ondertekend worden."))
     details = clean_details(details)
@@ -207,32 +224,44 @@ def sign(letter: Letter | SigningTarget, details: SignatureDetails, *, ip: str |
         raise SigningError(_l("Vul uw e-mailadres in."), "email")
     email, email_key = normalise_email(details.email)
     values = signature_values(letter, details, email=email, email_key=email_key, ip_hash=hash_ip(ip))
-    # On the session's connection, in its transaction, without the ORM layer.
-    signature_id = db.session.connection().execute(_insert_signature_statement(), values).scalar()
+    return PreparedSignature(
+        values=values,
+        confirmation=mail.outbox_row(
+            "confirm", recipient=email, template="confirm", language=details.language,
+            letter_id=letter.id, signature_id=None,
+        ),
+        links_request=mail.links_request_row(
+            letter.id, recipient=email, email_key=email_key, language=details.language,
+            organisation_key=values["organisation_key"],
+        ),
+    )
+
+
+def store_signature(prepared: PreparedSignature, connection=None) -> SignOutcome:
+    """The hot path of DESIGN §8: two plain INSERTs and nothing else, on
+    `connection` (the signing request's own Core transaction) or else in the
+    session's transaction, without the ORM layer. The database's unique index
+    decides about duplicates (ON CONFLICT DO NOTHING, no savepoint); the
+    e-mail is rendered when it is delivered."""
+    if connection is None:
+        connection = db.session.connection()
+    signature_id = connection.execute(_insert_signature_statement(connection.dialect.name), prepared.values).scalar()
     if signature_id is None:
         # Signed before with this address (and organisation): the owner gets
-        # their links by mail. Queued as one deferred row, like the
-        # confirmation, so that both answers cost the same (DESIGN §3).
-        mail.queue_links_request(
-            letter.id, recipient=email, email_key=email_key, language=details.language,
-            organisation_key=organisation_key(details.kind, details.organisation),
-        )
+        # their links by mail instead.
+        mail.queue_row(prepared.links_request, connection)
         return SignOutcome(None, duplicate=True)
-    mail.queue(
-        "confirm", recipient=email, template="confirm", language=details.language,
-        letter_id=letter.id, signature_id=signature_id,
-    )
+    mail.queue_row({**prepared.confirmation, "signature_id": signature_id}, connection)
     return SignOutcome(signature_id)
 
 
-def _insert_signature_statement():
+def _insert_signature_statement(dialect: str):
     """Built once per dialect: compiling an INSERT of thirty columns costs more
     than running it."""
-    dialect = db.session.get_bind().dialect.name
     statement = _INSERT_SIGNATURE.get(dialect)
     if statement is None:
         table = Signature.__table__
-        statement = insert_ignoring_conflicts(table).returning(table.c.id)
+        statement = insert_ignoring_conflicts(table, dialect).returning(table.c.id)
         _INSERT_SIGNATURE[dialect] = statement
     return statement
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -26,7 +27,8 @@ def _count(model, **where):
 def test_a_citizen_signs_confirms_and_is_counted(app, client, signer):
     response = signer.sign(paragraph="Omdat samenleven werk is van iedereen.")
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/letters/brief/thanks")
+    assert urlsplit(response.headers["Location"]).path == "/letters/brief/thanks"
+    assert "Set-Cookie" not in response.headers, "signing keeps no session"
     thanks = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "mailbox" in thanks
 
@@ -50,6 +52,35 @@ def test_a_citizen_signs_confirms_and_is_counted(app, client, signer):
     again = signer.confirm()
     assert again.status_code == 200
     assert client.get("/api/letters/brief").get_json()["signatures"] == 1, "confirming twice counts once"
+
+
+def test_the_thanks_link_shows_the_address_to_whoever_signed_only(app, client, letter, monkeypatch):
+    """The address travels to the thanks page in its URL, not in a session:
+    sealed (not readable in the URL), signed (no one makes one for another
+    address), bound to the letter, and gone after SENT_TO_MAX_AGE."""
+    import base64
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    page = client.get("/letters/brief").get_data(as_text=True)
+    signed = client.post("/letters/brief/sign", data={**sign_form(email="ayse@example.org"), "csrf_token": csrf_token(page)})
+    location = signed.headers["Location"]
+    sent = parse_qs(urlsplit(location).query)["sent"][0]
+    thanks = client.get(location)
+    assert "ayse@example.org" in thanks.get_data(as_text=True)
+    assert "Set-Cookie" not in thanks.headers and thanks.headers["Cache-Control"] == "no-store"
+    assert b"ayse" not in base64.urlsafe_b64decode(sent.split(".")[0] + "==="), "sealed, not merely encoded"
+    forged = sent[:5] + ("A" if sent[5] != "A" else "B") + sent[6:]
+    with app.app_context():
+        make_letter(slug="andere")
+    for url in (f"/letters/brief/thanks?sent={forged}", f"/letters/andere/thanks?sent={sent}", "/letters/brief/thanks"):
+        assert "ayse@example.org" not in client.get(url).get_data(as_text=True), url
+    with app.app_context():
+        assert tokens.read_sent_to("brief", sent) == "ayse@example.org"
+        later = int(time.time()) + tokens.SENT_TO_MAX_AGE + 2
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: later)
+        assert tokens.read_sent_to("brief", sent) is None, "expired"
 
 
 def test_signing_queues_exactly_one_email_in_the_same_transaction(app, signer):
@@ -157,7 +188,9 @@ def test_a_second_signature_with_the_same_address_looks_the_same_and_mails_the_o
     first = signer.sign()
     second = signer.sign(email="AYSE@Example.org", first_name="Iemand")
     assert first.status_code == second.status_code == 303
-    assert first.headers["Location"] == second.headers["Location"]
+    # The same page; its link differs as every two signings' links do (a fresh seal).
+    first_url, second_url = urlsplit(first.headers["Location"]), urlsplit(second.headers["Location"])
+    assert first_url.path == second_url.path
     with app.app_context():
         assert _count(Signature) == 1
     deliver(app)

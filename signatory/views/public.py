@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import format_decimal, gettext as _
@@ -205,7 +204,8 @@ def _size_in_words(size: int) -> str:
 @csrf.exempt  # the form checks its own (stateless) token, so a refusal keeps what was typed
 @limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
 @retry_once_when_the_database_drops(_sign_unavailable)
-@checks_origin  # not stateless: the thanks page shows the address from the session
+@stateless  # the address for the thanks page travels in its URL, sealed (no session)
+@checks_origin
 def sign(slug: str):
     target, _age = signing_targets.get(slug, fresh_for=SNAPSHOT_SECONDS)
     if target is None:
@@ -224,33 +224,31 @@ def sign(slug: str):
     if form.is_bot:
         return _to_thanks(slug, form)
     try:
-        signing.sign(target, form.details(select_locale()), ip=request.remote_addr)
+        signature = signing.prepare_signature(target, form.details(select_locale()), ip=request.remote_addr)
     except signing.LetterNotSignable as error:
-        db.session.rollback()
         return _refuse(slug, form, 409, str(error.message))
     except signing.SigningError as error:
-        db.session.rollback()
         show_refusal(form, error)
         return _refuse(slug, form, 422)
-    db.session.commit()
+    # A Core transaction of its own, committed here: the two INSERTs without
+    # the ORM session's machinery (DESIGN §8).
+    with db.engine.begin() as connection:
+        signing.store_signature(signature, connection)
     return _to_thanks(slug, form)
 
 
-SENT_TO = "sent_to"
-
-
 def _to_thanks(slug: str, form: SignForm):
-    """To the thanks page, which shows the address as typed, once (a typo
-    like gmail.con is visible there); the same whether or not it had signed."""
-    session[SENT_TO] = {"slug": slug, "email": form.email.data or ""}
-    return redirect(url_for("public.thanks", slug=slug), 303)
+    """To the thanks page, which shows the address as typed (a typo like
+    gmail.con is visible there); the same whether or not it had signed."""
+    sent = tokens.sent_to_token(slug, form.email.data or "")
+    return redirect(url_for("public.thanks", slug=slug, sent=sent), 303)
 
 
 @bp.get("/letters/<slug>/thanks")
+@stateless
 def thanks(slug: str):
     letter = public_letter_or_404(slug)
-    sent = session.pop(SENT_TO, None)
-    sent_to = sent.get("email") if isinstance(sent, dict) and sent.get("slug") == slug else None
+    sent_to = tokens.read_sent_to(slug, request.args.get("sent"))
     response = make_response(render_template("public/thanks.html", letter=letter, sent_to=sent_to))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -405,6 +405,8 @@ class Bench:
             ("signing `POST /letters/demo/sign`, full form", "sign-app", "sign-bare", 0.35),
             ("letter page through nginx (deploy/) / straight to gunicorn", "page-nginx", "page-direct", None),
         ):
+            if mine not in self.results:  # --only
+                continue
             m, b = self.medians(mine), self.medians(base)
             ratio = m["rps"] / b["rps"] if b["rps"] else 0.0
             verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target else f"≥ {target}: **missed**")

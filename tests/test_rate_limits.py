@@ -1,0 +1,65 @@
+"""The signing path leans on two Flask-Limiter/limits internals to stay cheap
+(DESIGN §8); these tests pin them, so that an upgrade that renames either
+fails here instead of silently bringing the cost back."""
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+from conftest import Signer, build_app, make_letter
+from signatory.extensions import limiter
+
+
+def _limiter_hooks(app) -> list:
+    """Every request hook that belongs to Flask-Limiter."""
+    hooks = [hook for functions in app.before_request_funcs.values() for hook in functions]
+    return [
+        hook for hook in hooks
+        if getattr(hook, "__self__", None) is limiter or getattr(hook, "__module__", "").startswith("flask_limiter")
+    ]
+
+
+def test_no_limiter_hook_runs_on_every_request_and_a_views_limit_still_applies(monkeypatch, tmp_path, sqlite_template):
+    """views.check_limits_only_where_set removes Flask-Limiter's per-request
+    hook (`_check_request_limit`): were it renamed, the removal would do
+    nothing and every page view would pay the limiter again."""
+    target = tmp_path / "db.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="2 per minute")
+    assert _limiter_hooks(app) == []
+    with app.app_context():
+        make_letter()
+    signer = Signer(app, app.test_client())
+    statuses = [signer.sign(email=f"{n}@example.org").status_code for n in range(3)]
+    assert statuses == [303, 303, 429], "the signing view's own limit applies"
+
+
+def test_memory_counters_start_no_thread_and_expired_ones_are_swept():
+    """signatory.ratelimits replaces the timer thread that `limits`'
+    MemoryStorage starts on hits by a sweep in the hitting request."""
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from signatory.ratelimits import SweepingMemoryStorage
+
+    storage = storage_from_string("memory://")
+    assert isinstance(storage, SweepingMemoryStorage)
+    started = []
+    real_start = threading.Thread.start
+    threading.Thread.start = lambda thread: started.append(thread) or real_start(thread)
+    try:
+        one_second = FixedWindowRateLimiter(storage)
+        limit = parse("2 per second")
+        assert [one_second.hit(limit, "10.0.0.1") for _ in range(3)] == [True, True, False]
+        for n in range(200):
+            one_second.hit(limit, f"10.0.1.{n}")
+    finally:
+        threading.Thread.start = real_start
+    assert started == [], "a hit starts no thread"
+    time.sleep(1.1)
+    assert one_second.hit(limit, "10.0.0.1"), "a new window"
+    storage.next_sweep = 0  # as SWEEP_SECONDS later
+    one_second.hit(limit, "10.0.0.2")
+    assert len(storage.storage) == 2, "the counters of addresses gone quiet are dropped"
