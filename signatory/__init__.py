@@ -65,6 +65,10 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     bodies.init_app(app)
     deployment.init_app(app)
     headers.init_app(app)
+    # Outermost, in front of the proxy fix-up: the kept letter pages.
+    from .views.public import serve_kept_letter_pages
+
+    serve_kept_letter_pages(app)
     register_commands(app)
     return app
 

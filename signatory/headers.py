@@ -22,6 +22,16 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+# What every page that may not be framed carries (the kept letter pages are
+# answered with exactly these, see views.caching.KeptPageServer).
+PAGE_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def add_security_headers(response):
     embeddable = current_view_may_be_framed()
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -37,11 +37,11 @@ def select_locale() -> str:
         cookie = request.cookies.get(LANGUAGE_COOKIE)
         if cookie in LANGUAGES:
             return cookie
-    return _best_language(request.headers.get("Accept-Language", ""))
+    return best_language(request.headers.get("Accept-Language", ""))
 
 
 @lru_cache(maxsize=512)
-def _best_language(accept_language: str) -> str:
+def best_language(accept_language: str) -> str:
     """Browsers send a handful of distinct headers: parse each once."""
     from werkzeug.datastructures import LanguageAccept
     from werkzeug.http import parse_accept_header

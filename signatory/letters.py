@@ -205,6 +205,15 @@ class LetterMemo:
         self.read = read
         self.entries: dict[str, tuple[object, float, int]] = {}
 
+    def peek(self, slug: str, fresh_for: float) -> tuple[object, float] | None:
+        """(value, age) when one was read less than `fresh_for` seconds ago
+        and nothing changed since; None otherwise. Never reads."""
+        entry = self.entries.get(slug)
+        if entry is None or entry[2] != letter_changes.count:
+            return None
+        age = time.monotonic() - entry[1]
+        return (entry[0], age) if age < fresh_for else None
+
     def get(self, slug: str, fresh_for: float) -> tuple[object, float]:
         """(what `read(slug)` gave, its age in seconds)."""
         now = time.monotonic()

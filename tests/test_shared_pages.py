@@ -183,6 +183,37 @@ def test_the_letter_page_is_rendered_once_and_again_after_a_change(letter_app, m
     assert "afgesloten" in closed and 'action="/letters/brief/sign' not in closed
 
 
+def test_a_kept_letter_page_is_answered_before_flask_with_the_same_bytes_and_headers(letter_app, monkeypatch):
+    """KeptPageServer answers the second view of a page from memory, without
+    Flask, and says exactly what the view says: same body, same headers
+    (security headers included), the same 304 to If-None-Match."""
+    from signatory.views.caching import KeptPageServer
+
+    server = letter_app.wsgi_app
+    assert isinstance(server, KeptPageServer)
+    reached_flask = []
+    inner = server.wsgi_app
+    monkeypatch.setattr(server, "wsgi_app", lambda environ, start: reached_flask.append(environ["PATH_INFO"]) or inner(environ, start))
+    client = letter_app.test_client()
+    comparable = lambda response: sorted((k, v) for k, v in response.headers.items() if k != "Cache-Control")
+    for query, headers in (("", {"Accept-Language": "en"}), ("?lang=nl", {})):
+        by_flask = client.get(f"/letters/brief{query}", headers=headers)
+        kept = client.get(f"/letters/brief{query}", headers=headers)
+        assert reached_flask == ["/letters/brief"], "the second view never reaches Flask"
+        assert kept.status_code == by_flask.status_code == 200 and kept.data == by_flask.data
+        assert comparable(kept) == comparable(by_flask)
+        assert kept.headers["Cache-Control"].startswith("public, max-age=")
+        assert "Set-Cookie" not in kept.headers and kept.headers["X-Frame-Options"] == "DENY"
+        not_modified = client.get(f"/letters/brief{query}", headers={**headers, "If-None-Match": kept.headers["ETag"]})
+        assert not_modified.status_code == 304 and not_modified.data == b""
+        assert reached_flask == ["/letters/brief"]
+        reached_flask.clear()  # the next language is a page of its own, rendered by Flask first
+    # Anything but a plain view of a kept page goes to Flask.
+    for path in ("/letters/brief?lang=fr", "/letters/brief?utm=x", "/letters/brief/signatories", "/letters/nergens"):
+        client.get(path)
+    assert reached_flask == ["/letters/brief", "/letters/brief", "/letters/brief/signatories", "/letters/nergens"]
+
+
 def test_the_api_counts_a_confirmation_at_once(letter_app):
     from conftest import deliver, links, outbox_messages, path_of
 

@@ -156,11 +156,60 @@ class PageStore:
 def kept_page_response(page: KeptPage, max_age: int | None = None) -> Response:
     """A kept page as a public response; a matching If-None-Match answers
     304 without the body. Built by hand: this is the hot path of DESIGN §8."""
-    max_age = public_max_age() if max_age is None else max(0, max_age)
-    headers = [("ETag", page.quoted_etag), ("Cache-Control", f"public, max-age={max_age}")]
-    if "lang" not in request.args:
-        headers.append(("Vary", "Accept-Language"))
-    if_none_match = request.headers.get("If-None-Match", "")
-    if page.quoted_etag in if_none_match or if_none_match.strip() == "*":
+    max_age = public_max_age() if max_age is None else max_age
+    status, headers, body = kept_page_answer(
+        page, max_age, "lang" in request.args, request.headers.get("If-None-Match", "")
+    )
+    if status == 304:
         return Response(status=304, headers=headers)
-    return Response(page.body, headers=headers, content_type="text/html; charset=utf-8")
+    return Response(body, headers=headers, content_type="text/html; charset=utf-8")
+
+
+def kept_page_answer(page: KeptPage, max_age: int, language_in_url: bool, if_none_match: str):
+    """(status, headers, body) of a kept page, the same in Flask and in
+    KeptPageServer."""
+    headers = [("ETag", page.quoted_etag), ("Cache-Control", f"public, max-age={max(0, max_age)}")]
+    if not language_in_url:
+        headers.append(("Vary", "Accept-Language"))
+    if page.quoted_etag in if_none_match or if_none_match.strip() == "*":
+        return 304, headers, b""
+    return 200, headers, page.body
+
+
+class KeptPageServer:
+    """WSGI in front of the whole app for the page most people open: an
+    anonymous GET of a letter page whose bytes are kept, and whose snapshot
+    this process read less than a moment ago, is answered here, without a
+    request context, routing, hooks or the proxy fix-up, with the bytes and
+    headers the Flask view gives (`find_page` is the view's own look-up).
+    Anything else — another path, another query than `lang=…`, a page not
+    kept, a snapshot to read again — goes to Flask, which keeps the page for
+    the next visitor (DESIGN §8)."""
+
+    def __init__(self, wsgi_app, find_page, page_headers):
+        self.wsgi_app = wsgi_app
+        self.find_page = find_page
+        self.page_headers = list(page_headers)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "GET" and path.startswith("/letters/"):
+            answer = self.answer(path[len("/letters/"):], environ)
+            if answer is not None:
+                status, headers, body = answer
+                start_response("304 NOT MODIFIED" if status == 304 else "200 OK", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def answer(self, slug: str, environ):
+        query = environ.get("QUERY_STRING", "")
+        if query and not query.startswith("lang="):
+            return None
+        found = self.find_page(slug, query[len("lang="):] if query else None, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        if found is None:
+            return None
+        page, max_age = found
+        status, headers, body = kept_page_answer(page, max_age, bool(query), environ.get("HTTP_IF_NONE_MATCH", ""))
+        if status == 200:
+            headers += [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
+        return status, headers + self.page_headers, body

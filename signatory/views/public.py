@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     flash,
@@ -32,7 +33,8 @@ from ..database import (
 )
 from ..extensions import csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm, show_refusal
-from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, select_locale
+from ..headers import PAGE_HEADERS
+from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, best_language, select_locale
 from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
@@ -41,7 +43,7 @@ from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict
 from ..view_marks import answers_for, may_be_framed, writes_on_get
 from .auth import is_organise_path
-from .caching import PageStore, kept_page_response, shared_page, stateless
+from .caching import KeptPageServer, PageStore, kept_page_response, shared_page, stateless
 
 bp = Blueprint("public", __name__)
 
@@ -110,8 +112,33 @@ def index():
     return render_template("public/index.html", letters=public_letters())
 
 
+LETTER_PAGES = "signatory_letter_pages"
+
+
 def letter_pages() -> PageStore:
-    return current_app.extensions.setdefault("signatory_letter_pages", PageStore())
+    return current_app.extensions.setdefault(LETTER_PAGES, PageStore())
+
+
+def serve_kept_letter_pages(app: Flask) -> None:
+    """Put KeptPageServer in front of everything (the proxy fix-up too): a
+    kept letter page costs a viewer next to nothing (DESIGN §8)."""
+    pages = app.extensions.setdefault(LETTER_PAGES, PageStore())
+
+    def find_page(slug: str, url_language: str | None, accept_language: str):
+        """The view's look-up without a request: (page, max_age) when the
+        snapshot is fresh and its page kept, else None (Flask answers)."""
+        max_age = app.config["PUBLIC_CACHE_SECONDS"]
+        if max_age < 2 or (url_language is not None and url_language not in LANGUAGES):
+            return None
+        found = snapshots.peek(slug, fresh_for=SNAPSHOT_SECONDS)
+        if found is None or found[0] is None:
+            return None
+        snapshot, age = found
+        key = snapshot.page_key(url_language or best_language(accept_language))
+        page = pages.get(key) if key is not None else None
+        return (page, max_age - math.ceil(age)) if page is not None else None
+
+    app.wsgi_app = KeptPageServer(app.wsgi_app, find_page, PAGE_HEADERS)
 
 
 @bp.get("/letters/<slug>")
@@ -119,7 +146,8 @@ def letter_pages() -> PageStore:
 def letter(slug: str):
     """The page most people open: rendered once per letter, text version,
     language, state and count (and every other change, see letter_snapshot),
-    then served from this process's memory."""
+    then served from this process's memory (by KeptPageServer, until the
+    snapshot is to be read again)."""
     max_age = current_app.config["PUBLIC_CACHE_SECONDS"]
     snapshot, age = snapshots.get(slug, fresh_for=SNAPSHOT_SECONDS if max_age >= 2 else 0)
     if snapshot is None:
