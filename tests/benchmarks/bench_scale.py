@@ -33,6 +33,8 @@ import json
 import os
 import sys
 
+import harness
+
 PAGE_FILE_ENV = "BENCH_PAGE_FILE"
 _page: dict = {}
 
@@ -106,40 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if bench.integrity_ok else 1
 
 
-def ensure_debian_packages(*packages: tuple[str, str]) -> None:
-    """(command, package) pairs: install the missing ones when we may."""
-    import shutil
-    import subprocess
-
-    missing = [package for command, package in packages
-               if not shutil.which(command) and not os.access(f"/usr/sbin/{command}", os.X_OK)]
-    if not missing:
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit(f"needs the Debian packages {' '.join(missing)}: sudo apt-get install {' '.join(missing)}")
-    print(f"installing Debian packages: {' '.join(missing)}", flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, timeout=900,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
-
-
 class Bench:
     def __init__(self, args):
         import tempfile
         from pathlib import Path
 
         self.args = args
-        self.repo = Path(__file__).resolve().parents[2]
-        self.here = Path(__file__).resolve().parent
-        self.bin = Path(sys.executable).parent
+        self.repo = harness.REPO
+        self.here = harness.HERE
         self.workdir = Path(tempfile.mkdtemp(prefix="signatory-bench-scale-"))
-        self.processes: list = []
+        self.servers = harness.Servers(self.workdir)
         self.created_pg: list[str] = []
         self.results: dict[str, list[dict]] = {}
         self.integrity_ok = False
         self.integrity = ""
-        pg_admin = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        self.pg_admin = pg_admin.replace("postgresql+psycopg://", "postgresql://")
+        self.pg_admin = harness.pg_admin_url()
         if args.database == "sqlite":
             self.app_db = f"sqlite:///{self.workdir / 'app.sqlite3'}"
             self.bare_db = f"sqlite:///{self.workdir / 'bare.sqlite3'}"
@@ -164,41 +147,22 @@ class Bench:
         )
         return env
 
-    def spawn(self, name: str, command: list[str], **kwargs):
-        import subprocess
-
-        log = open(self.workdir / f"{name}.log", "wb")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, **kwargs)
-        self.processes.append((name, process, log))
-        return process
-
     def flask(self, database_url: str, *command: str) -> str:
-        import subprocess
-
-        result = subprocess.run([str(self.bin / "flask"), "--app", str(self.repo / "app.py"), *command],
-                                env=self.env(database_url), cwd=self.workdir, capture_output=True, text=True,
-                                timeout=1800)
-        if result.returncode != 0:
-            raise RuntimeError(f"flask {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return harness.flask_command(self.repo, self.env(database_url), *command, cwd=self.workdir, timeout=1800)
 
     def gunicorn(self, name: str, spec: str, env: dict, chdir) -> int:
-        port = free_port()
-        process = self.spawn(name, [
-            str(self.bin / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(chdir),
-            "--no-control-socket", "--timeout", "60", "--graceful-timeout", "5", spec,
-        ], env=env, cwd=chdir)
-        wait_until_answering(port, LETTER if spec == "app:app" else "/", process, self.workdir / f"{name}.log")
-        return port
+        server = self.servers.gunicorn(name, spec, chdir=chdir, env=env, workers=2, extra=("--no-control-socket",),
+                                       probe=LETTER if spec == "app:app" else "/", ready=6)
+        self.server_pids[name] = server["process"].pid
+        return server["port"]
 
     def nginx(self, upstream: int) -> int:
-        import subprocess
+        import shutil
 
         sys.path.insert(0, str(self.repo / "tests"))
         from test_deploy import nginx_main_config, render_site
 
-        port = free_port()
+        port = harness.free_port()
         prefix = self.workdir / "nginx"
         for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "cache"):
             (prefix / name).mkdir(parents=True, exist_ok=True)
@@ -207,75 +171,48 @@ class Bench:
         config = prefix / "nginx.conf"
         config.write_text(nginx_main_config(prefix, site).replace("access_log " + str(prefix) + "/access.log;",
                                                                   "access_log off;"))
-        import shutil
-
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        process = self.spawn("nginx", [nginx, "-p", str(prefix), "-c", str(config)])
-        wait_until_answering(port, LETTER, process, prefix / "error.log")
+        server = self.servers.spawn("nginx", [nginx, "-p", str(prefix), "-c", str(config)])
+        harness.wait_until_answering(port, LETTER, server)
         return port
 
     def cleanup(self) -> None:
         import shutil
-        import signal
-        import subprocess
 
-        for _name, process, _log in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for _name, process, log in reversed(self.processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-            log.close()
-        self.processes.clear()
+        self.servers.stop_all()
         for name in self.created_pg:
-            self.pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            harness.pg_admin_execute(self.pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if self.args.keep:
             print(f"kept {self.workdir}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def pg_admin_execute(self, statement: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.pg_admin, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(statement)
-
     def prepare(self, database_url: str) -> None:
         if database_url.startswith("postgresql"):
             name = database_url.rsplit("/", 1)[1]
-            self.pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            self.pg_admin_execute(f'CREATE DATABASE "{name}"')
+            harness.pg_admin_execute(self.pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            harness.pg_admin_execute(self.pg_admin, f'CREATE DATABASE "{name}"')
             self.created_pg.append(name)
         self.flask(database_url, "db", "upgrade")
         self.flask(database_url, "demo", "--signatures", "1000")
 
     def query(self, sql: str, database_url: str | None = None, **params):
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(database_url or self.app_db)
-        try:
-            with engine.connect() as connection:
-                return connection.execute(text(sql), params).all()
-        finally:
-            engine.dispose()
+        return harness.query(database_url or self.app_db, sql, **params)
 
     # --- the run ---------------------------------------------------------------------
 
     def run(self) -> None:
         import time
 
-        ensure_debian_packages(("wrk", "wrk"), ("nginx", "nginx"))
+        harness.ensure_debian_packages(("wrk", "wrk"), ("nginx", "nginx"))
         started = time.monotonic()
-        self.load_before = loadavg()
+        self.load_before = harness.loadavg()
         print(f"work directory {self.workdir}", flush=True)
         self.prepare(self.app_db)
         self.prepare(self.bare_db)
+        self.server_pids = {}
         self.app_port = self.gunicorn("app", "app:app", self.env(self.app_db), self.repo)
-        self.server_pids = {"app": self.processes[-1][1].pid}
-        status, headers, body = http_get(self.app_port, LETTER)
+        status, headers, body = harness.http_get(self.app_port, LETTER)
         assert status == 200, f"the letter page answered {status}"
         self.page_bytes = len(body)
         self.page_cookie = [value for name, value in headers if name.lower() == "set-cookie"]
@@ -284,7 +221,6 @@ class Bench:
         page_file.write_text(json.dumps({"headers": kept, "body": body.decode("utf-8")}))
         self.bare_page_port = self.gunicorn("bare-page", "bench_scale:bare_page_app",
                                             {**self.env(self.bare_db), PAGE_FILE_ENV: str(page_file)}, self.here)
-        self.server_pids["bare-page"] = self.processes[-1][1].pid
         from bench_web import BARE_DB_ENV, BARE_LETTER_ENV
 
         bare_target = self.bare_db.removeprefix("sqlite:///")
@@ -292,9 +228,8 @@ class Bench:
         self.bare_insert_port = self.gunicorn("bare-insert", "bench_web:bare_app", {
             **self.env(self.bare_db), BARE_DB_ENV: bare_target, BARE_LETTER_ENV: str(bare_letter),
         }, self.here)
-        self.server_pids["bare-insert"] = self.processes[-1][1].pid
         self.nginx_port = self.nginx(self.app_port)
-        self.cache_statuses = [dict((k.lower(), v) for k, v in http_get(self.nginx_port, LETTER)[1])
+        self.cache_statuses = [dict((k.lower(), v) for k, v in harness.http_get(self.nginx_port, LETTER)[1])
                                .get("x-cache-status", "none") for _ in range(3)]
 
         page = f"http://127.0.0.1:{{}}{LETTER}"
@@ -327,10 +262,10 @@ class Bench:
                           f"  errors {result['errors']}", flush=True)
         self.check_signatures()
         self.elapsed = time.monotonic() - started
-        self.load_after = loadavg()
+        self.load_after = harness.loadavg()
 
     def sign_script(self, tag: str, port: int) -> str:
-        status, headers, body = http_get(self.app_port, LETTER)
+        status, headers, body = harness.http_get(self.app_port, LETTER)
         import re
 
         match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
@@ -344,21 +279,8 @@ class Bench:
         return str(script)
 
     def wrk(self, url: str, script: str | None = None, server: str | None = None) -> dict:
-        import subprocess
-
-        pid = self.server_pids.get(server) if server else None
-        cpu_before = process_tree_cpu(pid) if pid else 0.0
-        command = ["wrk", "-t2", "-c8", f"-d{self.args.duration:g}s", "--latency", "--timeout", "10s"]
-        if script:
-            command += ["-s", script]
-        result = subprocess.run([*command, url], capture_output=True, text=True,
-                                timeout=self.args.duration + 60)
-        if result.returncode != 0:
-            raise RuntimeError(f"wrk failed: {result.stderr}")
-        figures = parse_wrk(result.stdout)
-        cpu = process_tree_cpu(pid) - cpu_before if pid else 0.0
-        figures["cpu_ms"] = 1000 * cpu / figures["requests"] if figures["requests"] else 0.0
-        return figures
+        return harness.run_wrk(url, duration=self.args.duration, script=script, threads=2, connections=8,
+                               cpu_of=self.server_pids.get(server) if server else None)
 
     def check_signatures(self) -> None:
         """Every address wrk sent to the app: stored at most once, with its
@@ -455,114 +377,11 @@ class Bench:
         ])
 
     def write_markdown(self, table: str):
-        path = self.repo / "BENCHMARKS.md"
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        if MARK_START in text and MARK_END in text:
-            before, rest = text.split(MARK_START, 1)
-            _old, after = rest.split(MARK_END, 1)
-            text = before + table + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + table + "\n"
-        path.write_text(text)
-        return path
-
-
-def parse_wrk(output: str) -> dict:
-    import re
-
-    def duration_ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    non_ok = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = int(non_ok.group(1)) if non_ok else 0
-    if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
-    return {
-        "rps": rps, "requests": requests, "errors": errors,
-        "p50": duration_ms(p50.group(1)) if p50 else 0.0, "p99": duration_ms(p99.group(1)) if p99 else 0.0,
-    }
-
-
-def process_tree_cpu(pid: int) -> float:
-    """User + system seconds of a process and its children (gunicorn's
-    master and workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def http_get(port: int, path: str, timeout: float = 10.0):
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        connection.close()
-
-
-def wait_until_answering(port: int, path: str, process, log, timeout: float = 60.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    good = 0
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a server stopped at start-up:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            status = http_get(port, path, timeout=5)[0]
-        except OSError:
-            status = None
-        good = good + 1 if status == 200 else 0
-        if good >= 6:  # several answers in a row: both workers are up
-            return
-        time.sleep(0.05 if status == 200 else 0.2)
-    raise RuntimeError(f"no answer on port {port} within {timeout} s")
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
+        return harness.replace_section(self.repo / "BENCHMARKS.md", MARK_START, MARK_END, table)
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (`nproc`), {cpu}"
+    return f"{os.cpu_count()} CPUs (`nproc`), {harness.cpu_model()}"
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from __future__ import annotations
 import os
 import sys
 
+import harness
+
 BARE_DB_ENV = "BENCH_BARE_DATABASE"  # sqlite file path or postgresql:// URL
 BARE_LETTER_ENV = "BENCH_BARE_LETTER_ID"
 
@@ -166,18 +168,16 @@ class Bench:
         from pathlib import Path
 
         self.args = args
-        self.repo = Path(__file__).resolve().parents[2]
-        self.bin = Path(sys.executable).parent
+        self.repo = harness.REPO
         self.app_dir = self.repo
         self.source = "working tree"
         self.workdir = Path(tempfile.mkdtemp(prefix="signatory-bench-web-"))
-        self.servers: list = []
+        self.servers = harness.Servers(self.workdir)
         self.created_pg: list[str] = []
         self.results: dict = {}
         self.integrity_ok = False
         self.started = None
-        pg_admin = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        self.pg_admin = pg_admin.replace("postgresql+psycopg://", "postgresql://")
+        self.pg_admin = harness.pg_admin_url()
         if args.database == "sqlite":
             self.app_db = f"sqlite:///{self.workdir / 'app.sqlite3'}"
             self.bare_db = f"sqlite:///{self.workdir / 'bare.sqlite3'}"
@@ -196,10 +196,7 @@ class Bench:
         return urlunsplit(("postgresql+psycopg", parts.netloc, "/" + name, parts.query, ""))
 
     def _pg_admin_execute(self, statement: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.pg_admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(statement)
+        harness.pg_admin_execute(self.pg_admin, statement)
 
     def env(self, database_url: str) -> dict:
         env = dict(os.environ)
@@ -215,23 +212,7 @@ class Bench:
         return env
 
     def flask(self, database_url: str, *command: str) -> str:
-        import subprocess
-
-        import signal
-
-        process = subprocess.Popen(
-            [str(self.bin / "flask"), *command], cwd=self.app_dir, env=self.env(database_url),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )
-        try:
-            stdout, stderr = process.communicate(timeout=self.FLASK_CLI_TIMEOUT)
-        finally:
-            if process.poll() is None:  # interrupted or timed out: stop it too
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
-        if process.returncode != 0:
-            raise RuntimeError(f"flask {' '.join(command)} failed:\n{stdout}\n{stderr}")
-        return stdout.strip()
+        return harness.flask_command(self.app_dir, self.env(database_url), *command, timeout=self.FLASK_CLI_TIMEOUT)
 
     def choose_source(self) -> None:
         """The working tree (saying whether it had uncommitted changes), or
@@ -271,8 +252,7 @@ class Bench:
     def cleanup(self) -> None:
         import shutil
 
-        for server in list(self.servers):
-            self.stop_server(server)
+        self.servers.stop_all()
         if self.args.keep:
             print(f"kept {self.workdir} and databases {self.created_pg}")
             return
@@ -285,68 +265,13 @@ class Bench:
 
     # --- servers -------------------------------------------------------------------
 
-    @staticmethod
-    def free_port() -> int:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
     def start_server(self, name: str, spec: str, chdir, env: dict, probe: str) -> dict:
-        import subprocess
-        import time
-
-        port = self.free_port()
-        log_path = self.workdir / f"gunicorn-{name}.log"
-        log = open(log_path, "w")
-        command = [
-            str(self.bin / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
-            "--chdir", str(chdir), "--graceful-timeout", "5", "--timeout", "60",
-            "--error-logfile", "-", spec,
-        ]
-        process = subprocess.Popen(command, cwd=chdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        server = {"name": name, "process": process, "port": port, "log": log, "log_path": log_path}
-        self.servers.append(server)
-        deadline = time.monotonic() + self.SERVER_START_TIMEOUT
-        ready = 0
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn {name} exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                status, _body, _headers = http_get(port, probe, timeout=5)
-            except OSError:
-                status = None
-            # Several good answers in a row: more than one worker is up.
-            ready = ready + 1 if status == 200 else 0
-            if ready >= 8:
-                return server
-            time.sleep(0.05 if status == 200 else 0.2)
-        raise RuntimeError(f"gunicorn {name} did not answer within {self.SERVER_START_TIMEOUT} s:\n"
-                           f"{log_path.read_text()[-3000:]}")
+        # Several good answers in a row: more than one worker is up.
+        return self.servers.gunicorn(f"gunicorn-{name}", spec, chdir=chdir, env=env, probe=probe, workers=4,
+                                     extra=("--error-logfile", "-"), ready=8, timeout=self.SERVER_START_TIMEOUT)
 
     def stop_server(self, server: dict) -> None:
-        import signal
-        import subprocess
-
-        process = server["process"]
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(timeout=15)
-        server["log"].close()
-        if server in self.servers:
-            self.servers.remove(server)
+        self.servers.stop(server)
 
     def start_app(self, name: str, database_url: str) -> dict:
         return self.start_server(name, "app:app", self.app_dir, self.env(database_url), "/letters/demo")
@@ -365,14 +290,7 @@ class Bench:
     # --- database reads (the parent's own connection) --------------------------------
 
     def query(self, database_url: str, sql: str, **params):
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(database_url)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(text(sql), params).all()
-        finally:
-            engine.dispose()
+        return harness.query(database_url, sql, **params)
 
     def letter_id(self, database_url: str) -> int:
         return self.query(database_url, "SELECT id FROM letters WHERE slug = 'demo'")[0][0]
@@ -674,11 +592,7 @@ def other_answers(load: dict) -> str:
     return ", ".join(parts) or "none"
 
 
-def loadavg() -> str:
-    try:
-        return " ".join(open("/proc/loadavg", encoding="ascii").read().split()[:3])
-    except OSError:
-        return "unknown"
+loadavg = harness.loadavg
 
 
 def machine_info(bench: Bench) -> dict:
@@ -686,13 +600,9 @@ def machine_info(bench: Bench) -> dict:
     import sqlite3
     import subprocess
 
-    cpu = "unknown"
+    cpu = harness.cpu_model()
     ram = "unknown"
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
         for line in open("/proc/meminfo", encoding="utf-8"):
             if line.startswith("MemTotal:"):
                 ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
@@ -724,18 +634,6 @@ def machine_info(bench: Bench) -> dict:
 
 
 # --- HTTP clients ---------------------------------------------------------------------------
-
-def http_get(port: int, path: str, timeout: float = 10.0):
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read(), response.msg
-    finally:
-        conn.close()
-
 
 def measure_pages_in_turns(small_port: int, big_port: int, paths, count: int, turns: int = 10,
                            warmup: int = 20) -> tuple[dict, dict]:
@@ -786,23 +684,7 @@ def measure_pages_in_turns(small_port: int, big_port: int, paths, count: int, tu
     return results["small"], results["big"]
 
 
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its children:
-    the gunicorn master and its workers."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0] is the state (field 3); ppid is field 4, utime 14, stime 15.
-        if int(entry) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+process_tree_cpu = harness.process_tree_cpu
 
 
 def run_load(port: int, mode: str, args, duration: float, label: str, server_pid: int | None = None) -> dict:
