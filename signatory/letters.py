@@ -86,6 +86,9 @@ def parse_deadline(value) -> date | None:
         raise LetterError(_l("De deadline is een datum als JJJJ-MM-DD, niet %(value)s.", value=repr(value))) from None
 
 
+MAX_GOAL = 100_000_000
+
+
 def parse_goal(value) -> int | None:
     if value in (None, ""):
         return None
@@ -93,7 +96,7 @@ def parse_goal(value) -> int | None:
         goal = int(value)
     except (TypeError, ValueError):
         raise LetterError(_l("Het doel is een geheel getal, niet %(value)s.", value=repr(value))) from None
-    if not 0 < goal <= 100_000_000:
+    if not 0 < goal <= MAX_GOAL:
         raise LetterError(_l("Het doel ligt tussen 1 en 100.000.000."))
     return goal
 

@@ -116,3 +116,24 @@ def test_a_draft_logo_is_only_for_its_organisers_and_others_get_404(app, client)
     login(other, "ander@example.org")
     assert other.get("/organise/letters/brief/settings").status_code == 404
     assert other.get("/letters/brief/logo").status_code == 404
+
+
+def test_a_goal_out_of_range_is_explained_with_the_number_written_for_the_language(app, client):
+    # Not WTForms' own "Nummer moet tussen 1 en 100000000 liggen.": the
+    # organiser is told what the goal is, the number grouped as people write it.
+    with app.app_context():
+        make_user(admin=True)
+        make_letter()
+    login(client)
+    for language, expected in [("nl", "Het doel is een aantal handtekeningen van 1 tot 100.000.000."),
+                               ("en", "The goal is a number of signatures from 1 to 100,000,000.")]:
+        page = client.get(f"/organise/letters/brief/settings?lang={language}")
+        response = client.post(f"/organise/letters/brief/settings?lang={language}", data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)), "timezone": "Europe/Brussels", "goal": "0",
+        }, content_type="multipart/form-data")
+        assert response.status_code == 422, response.status_code
+        html = response.get_data(as_text=True)
+        assert expected in html, language
+        assert "100000000" not in html
+    with app.app_context():
+        assert db.session.scalar(select(Letter).where(Letter.slug == "brief")).goal == 100

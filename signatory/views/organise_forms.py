@@ -1,7 +1,7 @@
 """Forms of the organiser's workspace (Flask-WTF, CSRF included)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_number, gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,11 +16,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, StopValidation, ValidationError
 
 from ..auth import MIN_PASSWORD_LENGTH
 from ..forms import SignatureFieldsMixin, _strip, choices
-from ..letters import SETTINGS_FIELDS, SLUG_PATTERN, LetterSettings
+from ..letters import MAX_GOAL, SETTINGS_FIELDS, SLUG_PATTERN, LetterSettings
 from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
 from ..text import strip_controls
@@ -140,7 +140,14 @@ class SettingsFieldsMixin:
     )
     deadline = DateField(_l("Deadline"), validators=[Optional()], description=_l("Laatste dag om te tekenen (tot en met)."))
     timezone = SelectField(_l("Tijdzone"), choices=choices(*((z, z) for z in TIMEZONES)), default="Europe/Brussels")
-    goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional(), NumberRange(min=1, max=100_000_000)])
+    goal = IntegerField(_l("Doel (aantal handtekeningen, niet verplicht)"), validators=[Optional()])
+
+    def validate_goal(self, field):
+        # Not NumberRange: its message would print the maximum as 100000000.
+        if field.data is not None and not 1 <= field.data <= MAX_GOAL:
+            raise ValidationError(
+                _("Het doel is een aantal handtekeningen van 1 tot %(max)s.", max=format_number(MAX_GOAL))
+            )
 
     def letter_settings(self) -> LetterSettings:
         """The settings as given; an empty field is the setting's default."""
