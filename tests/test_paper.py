@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -80,6 +81,42 @@ def test_typed_in_forms_want_the_organisations_name_and_a_real_address(app, clie
     with app.app_context():
         assert db.session.scalar(select(func.count(Signature.id))) == 1
         assert db.session.get(Signature, signature_id).email == "marie@example.org"
+
+
+def _typed_in_form_url(app, letter, form: str) -> str:
+    if form == "paper":
+        return "/organise/letters/brief/paper"
+    with app.app_context():
+        signature_id = make_signature(db.session.get(Letter, letter.id), email="marie@example.org").id
+    return f"/organise/signatures/{signature_id}/edit"
+
+
+def _form_html(html: str) -> str:
+    return html.split('<form class="form card', 1)[1].split("</form>")[0]
+
+
+@pytest.mark.parametrize("form", ["paper", "correction"])
+def test_typed_in_forms_speak_about_the_signatory_not_to_them(app, client, letter, admin, auth, form):
+    # The organiser types in someone else's data: "Vul de voornaam in.", not
+    # the signing form's "Vul uw voornaam in."; hints alike. The public
+    # signing form keeps addressing the signer as "u".
+    url = _typed_in_form_url(app, letter, form)
+    auth.login(admin)
+    for language, messages, signers in [
+        ("nl", ["Vul de familienaam in.", "Vul de voornaam in."], r"\b(u|uw)\b"),
+        ("en", ["Enter the family name.", "Enter the first name."], r"\b(Enter your|your name|are you signing)\b"),
+    ]:
+        page = client.get(f"{url}?lang={language}").get_data(as_text=True)
+        assert not re.search(signers, _form_html(page), re.IGNORECASE), language
+        data = _form(first_name="", last_name="", kind="organisation", organisation="")
+        response = client.post(f"{url}?lang={language}", data={**data, "csrf_token": csrf_token(page)})
+        assert response.status_code == 422
+        html = _form_html(response.get_data(as_text=True))
+        for message in messages:
+            assert message in html, (language, message)
+        assert not re.search(signers, html, re.IGNORECASE), language
+    signing = client.post("/letters/brief/sign", data={"first_name": "", "last_name": ""}).get_data(as_text=True)
+    assert "Vul uw voornaam in." in signing and "Vul uw familienaam in." in signing
 
 
 def test_the_ten_line_rule_can_be_overridden_with_a_reason(app):

@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, StopValidation, ValidationError
 
 from ..auth import MIN_PASSWORD_LENGTH
@@ -187,10 +188,32 @@ class NeededForAnOrganisation:
         raise StopValidation()
 
 
+def reworded(field: UnboundField, *, required: str | None = None, description: str | None = None) -> UnboundField:
+    """The signing form's field, worded for an organiser: the signing form
+    says "u" to the signer, the organiser's forms speak about the signatory.
+    Everything else (label, filters, limits) stays the signing form's."""
+    kwargs = dict(field.kwargs)
+    if required is not None:
+        validators = kwargs["validators"]
+        assert any(isinstance(validator, DataRequired) for validator in validators), field
+        kwargs["validators"] = [
+            DataRequired(required) if isinstance(validator, DataRequired) else validator for validator in validators
+        ]
+    if description is not None:
+        kwargs["description"] = description
+    return field.field_class(*field.args, **kwargs)
+
+
 class TypedInSignatureMixin(SignatureFieldsMixin):
     """A signature an organiser types in: an organisation needs its name, and
     an e-mail address, optional here, is checked as the signing form checks it."""
 
+    last_name = reworded(SignatureFieldsMixin.last_name, required=_l("Vul de familienaam in."))
+    first_name = reworded(SignatureFieldsMixin.first_name, required=_l("Vul de voornaam in."))
+    place = reworded(SignatureFieldsMixin.place, description=_l("'Gedaan te …': verschijnt bij de naam."))
+    paragraph = reworded(
+        SignatureFieldsMixin.paragraph, description=_l("Maximaal tien lijnen zoals ze in het document gedrukt worden.")
+    )
     organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip],
                                validators=[NeededForAnOrganisation(), Length(max=FIELD_LIMITS["organisation"])])
 
