@@ -119,6 +119,30 @@ def test_typed_in_forms_speak_about_the_signatory_not_to_them(app, client, lette
     assert "Vul uw voornaam in." in signing and "Vul uw familienaam in." in signing
 
 
+@pytest.mark.parametrize("form", ["paper", "correction"])
+def test_the_error_summary_follows_the_order_of_the_fields_on_the_page(app, client, letter, admin, auth, form):
+    # The page shows the family name first, as the printed form does; the
+    # summary lists the mistakes in that order too, whatever the form class
+    # declares.
+    url = _typed_in_form_url(app, letter, form)
+    auth.login(admin)
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    too_long = "x" * 2001
+    data = _form(received_on="", first_name="", last_name="", kind="organisation", organisation="",
+                 function=too_long, address=too_long, email="geen adres", place=too_long,
+                 paragraph="Een paragraaf\x00met een stuurteken.", override_reason=too_long, reason=too_long)
+    response = client.post(url, data={**data, "csrf_token": token})
+    assert response.status_code == 422
+    html = _form_html(response.get_data(as_text=True))
+    summary, fields = html.split('id="error-summary"')[1].split("</div>", 1)
+    listed = re.findall(r'href="#([a-z_]+?)(?:-0)?"', summary)
+    on_the_page = [name for name in re.findall(r'<(?:input|textarea|select)[^>]*\bid="([a-z_]+?)(?:-0)?"', fields)
+                   if name in listed]
+    on_the_page = list(dict.fromkeys(on_the_page))
+    assert len(listed) >= 9, listed
+    assert listed == on_the_page, listed
+
+
 def test_the_ten_line_rule_can_be_overridden_with_a_reason(app):
     with app.app_context():
         letter = make_letter()

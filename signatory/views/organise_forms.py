@@ -214,6 +214,21 @@ class TypedInSignatureMixin(SignatureFieldsMixin):
     paragraph = reworded(
         SignatureFieldsMixin.paragraph, description=_l("Maximaal tien lijnen zoals ze in het document gedrukt worden.")
     )
+
+    # The order of `typed_in_signature_fields` (_macros.html), the printed
+    # form's: family name first. Each form adds its own fields around it.
+    TYPED_IN_ORDER = (
+        "last_name", "first_name", "kind", "organisation", "function", "address", "email", "place", "paragraph",
+    )
+    CONSENTS_ORDER = ("consent_name", "consent_paragraph", "consent_notify")
+    page_order: tuple[str, ...] = TYPED_IN_ORDER + CONSENTS_ORDER
+
+    def __iter__(self):
+        """The fields in the order of the page, so that the error summary
+        lists the mistakes as the organiser meets them; fields the page does
+        not show in order (the form token) come last."""
+        position = {name: index for index, name in enumerate(self.page_order)}
+        return iter(sorted(super().__iter__(), key=lambda field: position.get(field.name, len(position))))
     organisation = StringField(_l("Naam van de organisatie"), filters=[strip_controls, _strip],
                                validators=[NeededForAnOrganisation(), Length(max=FIELD_LIMITS["organisation"])])
 
@@ -250,6 +265,10 @@ class PaperForm(TypedInSignatureMixin, FlaskForm):
     )
 
     checks_line_rule = False  # paper.enter_form applies it, with the override
+    page_order = (
+        "source", "received_on", *TypedInSignatureMixin.TYPED_IN_ORDER, "override_reason",
+        *TypedInSignatureMixin.CONSENTS_ORDER,
+    )
 
 
 class EraseForm(FlaskForm):
@@ -272,6 +291,9 @@ class CorrectionForm(TypedInSignatureMixin, FlaskForm):
         description=_l("Bijvoorbeeld: tikfout overgenomen van het papieren formulier. Komt in het auditlogboek."),
     )
     approve_paragraph = BooleanField(_l("De paragraaf is nagelezen: keur hem meteen goed"))
+    page_order = (
+        *TypedInSignatureMixin.TYPED_IN_ORDER, "approve_paragraph", *TypedInSignatureMixin.CONSENTS_ORDER, "reason",
+    )
 
     def validate_paragraph(self, field):
         # The ten-line rule is checked by corrections.correct (a paper
