@@ -13,7 +13,7 @@ signature per letter, address and organisation.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -30,7 +30,7 @@ from .signing import (
     organisation_key,
     sort_key_for,
 )
-from .pdf.line_rule import MAX_PARAGRAPH_CHARS, normalise_paragraph
+from .pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict, normalise_paragraph
 from .states import BLOCKING_STATUSES, LetterState, ParagraphStatus, Source
 
 # Kept out of the log's values: the retention rules erase them on a clock.
@@ -121,17 +121,30 @@ def _logged(change: Change) -> dict:
 
 
 def _cleaned(signature: Signature, details: SignatureDetails) -> SignatureDetails:
-    """The signing rules; a paragraph entered from paper with the ten-line
-    rule overridden (and its reason audited) keeps that override."""
-    if not signature.line_rule_override:
-        return clean_details(details)
-    paragraph = normalise_paragraph(details.paragraph or "")
+    """The signing rules; the paragraph's is `corrected_paragraph`."""
+    cleaned = clean_details(replace(details, paragraph=""))
+    cleaned.paragraph = corrected_paragraph(signature, details.paragraph)
+    return cleaned
+
+
+def corrected_paragraph(signature: Signature, paragraph: str) -> str:
+    """The ten-line rule (DESIGN §4) for a corrected paragraph, as for a
+    signed one; a paragraph entered from paper with the rule overridden (its
+    reason audited on entry) keeps that override. Raises SigningError."""
+    paragraph = normalise_paragraph(paragraph or "")
     if len(paragraph) > MAX_PARAGRAPH_CHARS:
         raise SigningError(_l("Maximaal %(limit)d tekens.", limit=MAX_PARAGRAPH_CHARS), "paragraph")
-    details.paragraph = ""
-    cleaned = clean_details(details)
-    cleaned.paragraph = paragraph
-    return cleaned
+    if paragraph and not signature.line_rule_override:
+        lines, fits = line_verdict(paragraph)
+        if not fits:
+            raise SigningError(
+                _l(
+                    "De paragraaf neemt %(lines)d lijnen in het document; het maximum is %(max)d. Kort hem in.",
+                    lines=lines, max=MAX_PARAGRAPH_LINES,
+                ),
+                "paragraph",
+            )
+    return paragraph
 
 
 def _awaits_moderation(signature: Signature) -> bool:

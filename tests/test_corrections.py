@@ -5,6 +5,7 @@ the organiser approves it; the signing rules still hold."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -217,3 +218,69 @@ def test_the_retention_rules_blank_corrections_of_withdrawn_and_unconfirmed_sign
             (entry,) = _entries(signature_id)
             assert "Weggegaan" not in json.dumps(entry) and "Wachtend" not in json.dumps(entry)
             assert entry["erased"] and entry["changes"] == [{"field": "last_name"}]
+
+
+LONG = " ".join(["Dit is een zin die de paragraaf langer maakt dan tien lijnen in het document."] * 14)
+TEN_LINES = "De paragraaf neemt"
+
+
+def _summary(html: str) -> str:
+    return html.split('id="error-summary"')[1].split("</div>")[0]
+
+
+def test_a_corrected_paragraph_obeys_the_ten_line_rule_and_the_form_says_so(app, client):
+    # The same rule as for a signed paragraph (corrections.correct), worded
+    # for the organiser, next to the field and in the summary; alone, or
+    # together with the form's other mistakes.
+    with app.app_context():
+        signature = make_signature(make_letter(), paragraph="Kort.")
+        organiser = make_user(admin=True)
+        signature_id = signature.id
+        with pytest.raises(SigningError) as refused:
+            corrections.correct(signature, SignatureDetails(**{**vars(corrections.details_of(signature)), "paragraph": LONG}),
+                                organiser)
+        assert refused.value.field == "paragraph" and str(refused.value.message).startswith(TEN_LINES)
+        db.session.rollback()
+    login(client)
+    url = f"/organise/signatures/{signature_id}/edit"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    with app.app_context():
+        data = _form(db.session.get(Signature, signature_id), paragraph=LONG, csrf_token=token)
+    for changes, fields in [({}, ["paragraph"]), ({"first_name": ""}, ["first_name", "paragraph"])]:
+        response = client.post(url, data={**data, **changes})
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        summary = _summary(html)
+        assert re.findall(r'href="#([a-z_]+)"', summary) == fields, changes
+        assert TEN_LINES in summary and "Uw paragraaf" not in html
+        assert 'id="paragraph-error"' in html
+    with app.app_context():
+        assert db.session.get(Signature, signature_id).paragraph == "Kort."
+        assert not _entries(signature_id)
+
+
+def test_a_paper_forms_overridden_ten_line_rule_stays_overridden_when_corrected(app, client):
+    # The override and its audited reason were given once, on entry: a
+    # correction of another field neither refuses the paragraph nor, when
+    # the form has another mistake, reports it.
+    with app.app_context():
+        letter = make_letter()
+        organiser = make_user(admin=True)
+        details = SignatureDetails(first_name="Lange", last_name="Tekst", paragraph=LONG, consent_paragraph=True)
+        signature = paper.enter_form(letter, details, source="paper", received_on=None, organiser=organiser,
+                                     override_reason="Afgesproken met de auteur")
+        db.session.commit()
+        signature_id = signature.id
+    login(client)
+    url = f"/organise/signatures/{signature_id}/edit"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    with app.app_context():
+        data = _form(db.session.get(Signature, signature_id), csrf_token=token)
+    refused = client.post(url, data={**data, "first_name": "", "place": "Gent"})
+    assert refused.status_code == 422
+    assert re.findall(r'href="#([a-z_]+)"', _summary(refused.get_data(as_text=True))) == ["first_name"]
+    assert client.post(url, data={**data, "place": "Gent"}).status_code == 303
+    with app.app_context():
+        signature = db.session.get(Signature, signature_id)
+        assert signature.place == "Gent" and signature.line_rule_override == "Afgesproken met de auteur"
+        assert signature.paragraph == paper.normalise_paragraph(LONG)

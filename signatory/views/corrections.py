@@ -25,7 +25,7 @@ def edit_signature(signature_id: int):
         flash(_("Deze handtekening kan niet meer gecorrigeerd worden."))
         return redirect(back, 303)
     posted = request.method == "POST"
-    form = CorrectionForm(data=None if posted else vars(corrections.details_of(signature)))
+    form = CorrectionForm.for_signature(signature, data=None if posted else vars(corrections.details_of(signature)))
     status = 200
     if posted and form.validate():
         try:

@@ -19,9 +19,11 @@ from wtforms import (
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, StopValidation, ValidationError
 
+from .. import corrections
 from ..auth import MIN_PASSWORD_LENGTH
-from ..forms import SignatureFieldsMixin, _strip, choices
+from ..forms import SignatureFieldsMixin, _strip, choices, show_refusal
 from ..letters import MAX_GOAL, SETTINGS_FIELDS, SLUG_PATTERN, LetterSettings
+from ..models import Signature
 from ..signing import FIELD_LIMITS, SigningError, normalise_email
 from ..states import Kind, Source
 from ..text import strip_controls
@@ -295,7 +297,22 @@ class CorrectionForm(TypedInSignatureMixin, FlaskForm):
         *TypedInSignatureMixin.TYPED_IN_ORDER, "approve_paragraph", *TypedInSignatureMixin.CONSENTS_ORDER, "reason",
     )
 
-    def validate_paragraph(self, field):
-        # The ten-line rule is checked by corrections.correct (a paper
-        # form's override stays).
-        pass
+    # The signing form's check ignores a paper form's override of the rule.
+    checks_line_rule = False
+
+    @classmethod
+    def for_signature(cls, signature: Signature, **kwargs) -> CorrectionForm:
+        form = cls(**kwargs)
+        form.signature = signature
+        return form
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not valid and self.paragraph.data and not self.paragraph.errors:
+            # corrections.correct will not see this submission: tell about
+            # the paragraph now, together with the other messages.
+            try:
+                self.paragraph.data = corrections.corrected_paragraph(self.signature, self.paragraph.data)
+            except SigningError as error:
+                show_refusal(self, error)
+        return valid
