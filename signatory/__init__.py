@@ -1,14 +1,17 @@
 """Signatory: enriched open letters.
 
 `create_app()` reads like a table of contents: settings, extensions,
-blueprints, error handlers, response headers, commands.
+blueprints, error handlers, response headers, commands, and for a server
+what its requests will need.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
 
+import click
 from flask import Flask
 
 from .config import ConfigError, load_settings
@@ -70,14 +73,25 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
 
     serve_kept_letter_pages(app)
     register_commands(app)
+    if not test_config and click.get_current_context(silent=True) is None:
+        prepare_to_serve()
     return app
+
+
+def prepare_to_serve() -> None:
+    """For a server (`gunicorn app:app`), not a `flask` command: what the
+    first requests would load is loaded now, and frozen out of the garbage
+    collector, so that a full collection during a request does not scan it
+    (DESIGN §8)."""
+    load_what_requests_need()
+    gc.freeze()
 
 
 def load_what_requests_need() -> None:
     """Load now what the first signatures would load: the collation table
     (every signature's sort key) and the typesetter with its fonts (the
-    ten-line rule). A server calls this before `gc.freeze()`, so that the
-    collector never scans these hundred thousand objects again (DESIGN §8)."""
+    ten-line rule): a hundred thousand objects the collector then never
+    scans again (`prepare_to_serve`)."""
     from .collation import name_sort_key
     from .pdf.line_rule import count_lines
 

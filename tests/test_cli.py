@@ -319,3 +319,31 @@ def test_the_demo_signatories_are_varied_people_and_organisations(app, runner):
     assert {"LATIN", "CYRILLIC", "GREEK", "ARABIC", "ETHIOPIC"} <= scripts
     assert len({s.place for s in signatures}) >= 15
     assert sum(s.first_signatory for s in signatures) == 3
+
+
+SERVER_START = """
+import gc, sys
+sys.path.insert(0, {root!r})
+import click
+
+def start():
+    import app  # what gunicorn app:app or a `flask --app app.py` command imports
+    print(gc.get_freeze_count())
+
+if {as_command}:
+    click.command()(start)(standalone_mode=False, args=[])
+else:
+    start()
+"""
+
+
+def test_a_server_loads_what_requests_need_and_a_command_does_not(tmp_path):
+    environment = {**os.environ, "SECRET_KEY": "x" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}"}
+    frozen = {}
+    for as_command in (False, True):
+        script = SERVER_START.format(root=str(ROOT), as_command=as_command)
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                                cwd=tmp_path, env=environment, check=True)
+        frozen[as_command] = int(result.stdout.split()[0])
+    assert frozen[False] > 10_000, "a server freezes what start-up loaded out of the collector"
+    assert frozen[True] == 0, "a command starts without that cost"
