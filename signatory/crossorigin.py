@@ -23,6 +23,18 @@ def is_cross_origin(req: Request | None = None) -> bool:
     req = req or request
     if req.method in SAFE_METHODS:
         return False
+    # Asked twice on the signing path (the blueprint's refusal, then the
+    # app's): the headers do not change within a request.
+    known = req.environ.get(_VERDICT_KEY)
+    if known is None:
+        known = req.environ[_VERDICT_KEY] = _comes_from_another_site(req)
+    return known
+
+
+_VERDICT_KEY = "signatory.cross_origin"
+
+
+def _comes_from_another_site(req: Request) -> bool:
     fetch_site = req.headers.get("Sec-Fetch-Site")
     if fetch_site is not None:
         return fetch_site.strip().lower() not in ALLOWED_FETCH_SITES

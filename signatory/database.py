@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from contextlib import contextmanager
 from functools import wraps
 
@@ -50,11 +51,16 @@ def tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        if is_read_only_request():
-            # Readers never block writers in WAL mode; keep them deferred.
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers never block writers in WAL mode; keep them deferred.
+        begin = "BEGIN" if is_read_only_request() else "BEGIN IMMEDIATE"
+        # Straight to the driver: a statement without parameters or result
+        # needs none of the execution machinery, which costs as much as one
+        # of the signing path's INSERTs (DESIGN §8). Errors (a lock not
+        # granted within the busy timeout) are SQLAlchemy's, as before.
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(begin, (), error, sqlite3.Error) from error
 
 
 def is_read_only_request() -> bool:

@@ -32,8 +32,16 @@ PAGE_HEADERS = (
 )
 
 
+_PAGE_HEADER_NAMES = frozenset(name.lower() for name, _value in PAGE_HEADERS)
+
+
 def add_security_headers(response):
     embeddable = current_view_may_be_framed()
+    headers = response.headers
+    if not embeddable and not any(name.lower() in _PAGE_HEADER_NAMES for name, _value in headers):
+        # Most responses: none of these set yet, appended in one go.
+        headers.extend(PAGE_HEADERS)
+        return response
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     # A response with a policy of its own (a sandboxed download) keeps it.

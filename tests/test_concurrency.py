@@ -211,10 +211,15 @@ def test_sqlite_write_lock_only_where_something_is_written(sqlite_app):
         make_user(admin=True)
         engine = db.engine
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def remember(_conn, _cursor, statement, *_args):
+    def remember(statement):
         if statement.startswith("BEGIN"):
             begins.append(statement)
+
+    def trace(connection):
+        # What SQLite itself runs: the BEGIN goes straight to the driver.
+        connection.connection.driver_connection.set_trace_callback(remember)
+
+    event.listen(engine, "begin", trace, insert=True)
 
     client = sqlite_app.test_client()
     token = csrf_token(client.get("/letters/brief").get_data(as_text=True))
@@ -234,4 +239,4 @@ def test_sqlite_write_lock_only_where_something_is_written(sqlite_app):
     assert status == 200
     assert begins[0] == "BEGIN IMMEDIATE" and "BEGIN IMMEDIATE" not in begins[1:], "audit entry only, then read"
     assert len(begins) >= 2, "the streamed rows were read in a transaction of their own"
-    event.remove(engine, "before_cursor_execute", remember)
+    event.remove(engine, "begin", trace)
