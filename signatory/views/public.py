@@ -269,7 +269,8 @@ def _to_thanks(slug: str, form: SignForm):
     """To the thanks page, which shows the address as typed (a typo like
     gmail.con is visible there); the same whether or not it had signed."""
     sent = tokens.sent_to_token(slug, form.email.data or "")
-    return redirect(url_for("public.thanks", slug=slug, sent=sent), 303)
+    # A fragment of its own: else the browser keeps the form's #error-summary.
+    return redirect(url_for("public.thanks", slug=slug, sent=sent, _anchor="main"), 303)
 
 
 @bp.get("/letters/<slug>/thanks")

@@ -128,6 +128,7 @@ def test_a_citizen_signs_on_a_phone_confirms_and_is_counted(live_server, page_at
 
     expect(page.locator("h1")).to_contain_text("kijk in uw mailbox")
     assert urlsplit(page.url).path == f"/letters/{live_server.slug}/thanks"
+    assert urlsplit(page.url).fragment == "main", "not the form's #error-summary, carried over the redirect"
     assert _api(page, live_server)["signatures"] == 0, "an unconfirmed signature does not count"
 
     with live_server.app.app_context():
