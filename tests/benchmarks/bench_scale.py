@@ -79,7 +79,6 @@ end
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    import signal
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median taken)")
@@ -95,12 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.duration = 1, 3.0
     args.rounds = max(1, min(args.rounds, 15))
     args.duration = max(1.0, min(args.duration, 120.0))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
-    try:
-        bench.run()
-    finally:
-        bench.cleanup()
+    harness.run_to_the_end(bench)
     table = bench.markdown()
     print("\n" + table)
     if not args.no_write:

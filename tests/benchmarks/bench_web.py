@@ -140,15 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args.connections = max(1, min(args.connections, 16))
     args.page_requests = max(10, min(args.page_requests, 5000))
 
-    import signal
-
-    # A plain `kill` unwinds through the finally blocks that stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
-    try:
-        bench.run()
-    finally:
-        bench.cleanup()
+    harness.run_to_the_end(bench)
     bench.print_report()
     if not args.no_write:
         path = bench.write_markdown()

@@ -74,6 +74,16 @@ class Servers:
             self.stop(server)
 
 
+def run_to_the_end(bench) -> None:
+    """bench.run(), then bench.cleanup() whatever happens: a plain `kill`
+    unwinds through the finally block that stops the servers."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        bench.run()
+    finally:
+        bench.cleanup()
+
+
 def _signal_group(process, signum) -> None:
     try:
         os.killpg(process.pid, signum)
