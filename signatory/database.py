@@ -102,6 +102,79 @@ def insert_ignoring_conflicts(table, dialect: str | None = None):
     return insert(table).on_conflict_do_nothing()
 
 
+class DriverInsert:
+    """One row into `table` with INSERT … ON CONFLICT DO NOTHING RETURNING id,
+    run on the driver's own cursor in the caller's transaction: the id, or
+    None when a unique index refused the row.
+
+    SQLAlchemy compiles the statement and supplies each column's bind
+    processor, once per dialect and set of columns; what a Core execute adds
+    on every call (an execution context, parameter construction, a result
+    object) cost the signing request more than its two INSERTs themselves
+    (DESIGN §8). Columns left out take their constant default, as in Core; a
+    column with a computed default must be given. Driver errors come out as
+    SQLAlchemy's, a dropped connection invalidated, as from Core."""
+
+    def __init__(self, table):
+        self.table = table
+        self._plans: dict[tuple, _InsertPlan] = {}
+
+    def __call__(self, connection, values: dict) -> int | None:
+        dialect = connection.dialect
+        key = (dialect.name, *values)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _InsertPlan.compile(self.table, dialect, tuple(values))
+        parameters = plan.parameters(values)
+        dbapi_connection = connection.connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(plan.sql, parameters)
+            row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as error:
+            dropped = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if dropped:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                plan.sql, parameters, error, dialect.loaded_dbapi.Error,
+                connection_invalidated=dropped, dialect=dialect,
+            ) from error
+        finally:
+            cursor.close()
+        return row[0] if row else None
+
+
+class _InsertPlan:
+    def __init__(self, sql: str, names: tuple[str, ...], defaults: dict, processors: tuple, positional: bool):
+        self.sql, self.names, self.defaults = sql, names, defaults
+        self.processors, self.positional = processors, positional
+
+    @classmethod
+    def compile(cls, table, dialect, given: tuple[str, ...]) -> _InsertPlan:
+        defaults = {}
+        for column in table.columns:
+            if column.key in given or column.primary_key or column.default is None:
+                continue
+            if not column.default.is_scalar:
+                raise TypeError(f"{table.name}.{column.key} has a computed default: give it a value")
+            defaults[column.key] = column.default.arg
+        statement = insert_ignoring_conflicts(table, dialect.name).returning(table.c.id)
+        compiled = statement.compile(dialect=dialect, column_keys=[*given, *defaults])
+        names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        processors = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        )
+        return cls(compiled.string, names, defaults, processors, compiled.positional)
+
+    def parameters(self, values: dict):
+        values = {**self.defaults, **values} if self.defaults else values
+        processed = [
+            value if process is None else process(value)
+            for value, process in zip(map(values.__getitem__, self.names), self.processors)
+        ]
+        return tuple(processed) if self.positional else dict(zip(self.names, processed))
+
+
 # --- a database that went away ------------------------------------------------------
 
 def _teardown_quietly(app: Flask) -> None:

@@ -36,7 +36,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 
 from .config import MailSettings
-from .database import insert_ignoring_conflicts
+from .database import DriverInsert, insert_ignoring_conflicts
 from .extensions import db
 from .models import Letter, OutboxMessage, Signature, utcnow
 from .states import LIVE_STATUSES, OutboxStatus, SignatureStatus
@@ -101,7 +101,8 @@ def queue_rows(rows: list[dict]) -> None:
     """Add many rows made by `outbox_row` (the publication notice), skipping
     those whose dedup_key is queued already."""
     if rows:
-        _insert(rows)
+        connection = db.session.connection()
+        connection.execute(insert_ignoring_conflicts(OutboxMessage.__table__, connection.dialect.name), rows)
 
 
 LINKS_KIND = "links"
@@ -136,8 +137,12 @@ def links_request_row(
 
 def queue_row(row: dict, connection=None) -> bool:
     """Add one row made by `outbox_row`, in the caller's transaction (on its
-    connection when given); False when its dedup_key is queued already."""
-    return _insert(row, connection).scalar() is not None
+    connection when given); False when its dedup_key is queued already. Run
+    straight on the driver: the signing request must stay cheap (DESIGN §8)."""
+    return _insert_one(connection or db.session.connection(), row) is not None
+
+
+_insert_one = DriverInsert(OutboxMessage.__table__)
 
 
 def resolve_links_request(row: OutboxMessage) -> bool:
@@ -176,25 +181,6 @@ def _links_mailed_since(signature_id: int, since: datetime) -> bool:
             OutboxMessage.created_at >= since,
         ).limit(1)
     ) is not None
-
-
-def _insert(rows, connection=None):
-    """On the session's connection, in its transaction (or on the caller's
-    connection), without the ORM: one plain INSERT … ON CONFLICT DO NOTHING
-    RETURNING id (no id: skipped; a rowcount is not reported on every
-    driver), built once per dialect, as the signing request must stay cheap
-    (DESIGN §8)."""
-    if connection is None:
-        connection = db.session.connection()
-    dialect = connection.dialect.name
-    statement = _INSERT_OUTBOX.get(dialect)
-    if statement is None:
-        table = OutboxMessage.__table__
-        statement = _INSERT_OUTBOX[dialect] = insert_ignoring_conflicts(table, dialect).returning(table.c.id)
-    return connection.execute(statement, rows)
-
-
-_INSERT_OUTBOX: dict = {}
 
 
 # Mail to organisers: no signature, no signer's links; the letter is optional.

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from . import mail, tokens
 from .collation import name_sort_key
 from .extensions import db
-from .database import insert_ignoring_conflicts
+from .database import DriverInsert
 from .letters import SigningTarget, adjust_counts, bump_revision
 from .models import Letter, Signature, utcnow
 from .refusals import LinkError, Refusal
@@ -240,12 +240,12 @@ def prepare_signature(
 def store_signature(prepared: PreparedSignature, connection=None) -> SignOutcome:
     """The hot path of DESIGN §8: two plain INSERTs and nothing else, on
     `connection` (the signing request's own Core transaction) or else in the
-    session's transaction, without the ORM layer. The database's unique index
-    decides about duplicates (ON CONFLICT DO NOTHING, no savepoint); the
-    e-mail is rendered when it is delivered."""
+    session's transaction, straight on the driver's cursor. The database's
+    unique index decides about duplicates (ON CONFLICT DO NOTHING, no
+    savepoint); the e-mail is rendered when it is delivered."""
     if connection is None:
         connection = db.session.connection()
-    signature_id = connection.execute(_insert_signature_statement(connection.dialect.name), prepared.values).scalar()
+    signature_id = insert_signature(connection, prepared.values)
     if signature_id is None:
         # Signed before with this address (and organisation): the owner gets
         # their links by mail instead.
@@ -255,18 +255,7 @@ def store_signature(prepared: PreparedSignature, connection=None) -> SignOutcome
     return SignOutcome(signature_id)
 
 
-def _insert_signature_statement(dialect: str):
-    """Built once per dialect: compiling an INSERT of thirty columns costs more
-    than running it."""
-    statement = _INSERT_SIGNATURE.get(dialect)
-    if statement is None:
-        table = Signature.__table__
-        statement = insert_ignoring_conflicts(table, dialect).returning(table.c.id)
-        _INSERT_SIGNATURE[dialect] = statement
-    return statement
-
-
-_INSERT_SIGNATURE: dict = {}
+insert_signature = DriverInsert(Signature.__table__)
 
 
 def signature_values(letter: Letter | SigningTarget, details: SignatureDetails, **extra) -> dict:

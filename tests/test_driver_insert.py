@@ -1,0 +1,110 @@
+"""`database.DriverInsert`: the signing path's INSERTs straight on the driver
+store what SQLAlchemy Core stores, and fail the way Core fails."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from conftest import PG_ADMIN_URL, _empty_postgres, build_app, make_letter
+from signatory import mail, signing
+from signatory.database import DriverInsert
+from signatory.extensions import db
+from signatory.models import OutboxMessage, Signature, User
+
+
+def _prepared(letter, email: str) -> signing.PreparedSignature:
+    details = signing.SignatureDetails(
+        first_name="Özlem", last_name="De Smet-Van Acker", kind="organisation", organisation="Vzw Ruimte",
+        function="voorzitter", address="Kerkstraat 1\n9000 Gent", email=email, place="Gent",
+        paragraph="Omdat het kan.", consent_name=True, consent_paragraph=True, language="en",
+    )
+    return signing.prepare_signature(letter, details, ip="192.0.2.7")
+
+
+def _row(table, row_id: int) -> dict:
+    row = db.session.execute(select(table).where(table.c.id == row_id)).mappings().one()
+    return {key: value for key, value in row.items() if key != "id"}
+
+
+def test_a_row_from_the_driver_equals_the_row_from_core(ctx):
+    """Every column, its type and its default: what is read back of a
+    signature and of its outbox row is the same as after Core's INSERT."""
+    letter = make_letter()
+    db.session.commit()
+    table = Signature.__table__
+    by_core = _prepared(letter, "kern@example.org")
+    core_id = db.session.execute(insert(table).values(by_core.values).returning(table.c.id)).scalar()
+    by_driver = _prepared(letter, "stuur@example.org")
+    outcome = signing.store_signature(by_driver)
+    db.session.commit()
+
+    core_row, driver_row = _row(table, core_id), _row(table, outcome.signature_id)
+    differing = {key for key in core_row if core_row[key] != driver_row[key]}
+    assert differing == {"email", "email_key", "created_at", "updated_at"}
+    assert isinstance(driver_row["created_at"], datetime) and driver_row["created_at"].tzinfo is None
+    assert driver_row["sort_key"] == core_row["sort_key"] and isinstance(driver_row["sort_key"], bytes)
+    assert driver_row["consent_name"] is True and driver_row["consent_notify"] is False
+    assert driver_row["rejection_reason"] == "" and driver_row["first_signatory"] is False  # constant defaults
+
+    outbox = OutboxMessage.__table__
+    core_outbox = db.session.execute(
+        insert(outbox).values({**by_core.confirmation, "signature_id": core_id}).returning(outbox.c.id)
+    ).scalar()
+    driver_outbox = db.session.scalar(select(outbox.c.id).where(outbox.c.signature_id == outcome.signature_id))
+    core_message, driver_message = _row(outbox, core_outbox), _row(outbox, driver_outbox)
+    assert {key for key in core_message if core_message[key] != driver_message[key]} == {
+        "recipient", "signature_id", "message_id", "created_at", "due_at",
+    }
+
+
+def test_a_refused_row_answers_none_and_writes_nothing(ctx):
+    letter = make_letter()
+    db.session.commit()
+    first = signing.store_signature(_prepared(letter, "twee@example.org"))
+    again = signing.store_signature(_prepared(letter, "Twee@Example.org"))
+    db.session.commit()
+    assert first.signature_id is not None and again.duplicate and again.signature_id is None
+    kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+    assert kinds == ["confirm", "links"]
+
+
+def test_a_driver_error_is_sqlalchemys(ctx):
+    prepared = _prepared(make_letter(), "fout@example.org")
+    db.session.commit()
+    with pytest.raises(IntegrityError) as raised:  # no such letter: the foreign key refuses
+        signing.insert_signature(db.session.connection(), {**prepared.values, "letter_id": 10**9})
+    assert "INSERT INTO signatures" in raised.value.statement
+    db.session.rollback()
+
+
+def test_a_computed_default_must_be_given(ctx):
+    with pytest.raises(TypeError, match="created_at has a computed default"):
+        DriverInsert(User.__table__)(db.session.connection(), {"email": "x@example.org"})
+    db.session.rollback()
+
+
+def test_a_dropped_connection_is_invalidated_as_by_core(postgres_url, monkeypatch, tmp_path):
+    """What `retry_once_when_the_database_drops` relies on: the error says
+    the connection was lost, and the pool does not hand it out again."""
+    import psycopg
+
+    app = build_app(monkeypatch, tmp_path, postgres_url)
+    try:
+        with app.app_context():
+            prepared = _prepared(make_letter(), "weg@example.org")
+            db.session.commit()
+            connection = db.session.connection()
+            backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            with pytest.raises(DBAPIError) as raised:
+                mail.queue_row(prepared.confirmation, connection)
+            assert raised.value.connection_invalidated
+            db.session.rollback()
+            assert db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+            db.session.rollback()
+    finally:
+        _empty_postgres(app)
