@@ -120,28 +120,76 @@ class DriverInsert:
         self._plans: dict[tuple, _InsertPlan] = {}
 
     def __call__(self, connection, values: dict) -> int | None:
+        """On `connection`: a Core Connection, or a `driver_transaction()`."""
         dialect = connection.dialect
         key = (dialect.name, *values)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _InsertPlan.compile(self.table, dialect, tuple(values))
         parameters = plan.parameters(values)
-        dbapi_connection = connection.connection
-        cursor = dbapi_connection.cursor()
+        cursor = connection.connection.cursor()
         try:
-            cursor.execute(plan.sql, parameters)
-            row = cursor.fetchone()
-        except dialect.loaded_dbapi.Error as error:
-            dropped = dialect.is_disconnect(error, dbapi_connection, cursor)
-            if dropped:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                plan.sql, parameters, error, dialect.loaded_dbapi.Error,
-                connection_invalidated=dropped, dialect=dialect,
-            ) from error
+            with _as_sqlalchemy_errors(connection, plan.sql, parameters, cursor):
+                cursor.execute(plan.sql, parameters)
+                row = cursor.fetchone()
         finally:
             cursor.close()
         return row[0] if row else None
+
+
+class _DriverConnection:
+    """What DriverInsert needs of a connection, on a pooled driver connection."""
+
+    def __init__(self, dialect, pooled):
+        self.dialect, self.connection = dialect, pooled
+
+    def invalidate(self, error: BaseException) -> None:
+        self.connection.invalidate(error)
+
+
+@contextmanager
+def driver_transaction():
+    """A write transaction straight on a connection from the engine's pool:
+    BEGIN (IMMEDIATE on SQLite), DriverInsert's statements, COMMIT, and the
+    connection back to the pool. What `db.engine.begin()` does, without
+    the Connection and Transaction objects and their events, which cost the
+    signing request as much as one of its INSERTs (DESIGN §8)."""
+    engine = db.engine
+    connection = _DriverConnection(engine.dialect, engine.raw_connection())
+    driver = connection.connection.driver_connection
+    try:
+        if engine.dialect.name == "sqlite":  # psycopg begins by itself
+            with _as_sqlalchemy_errors(connection, "BEGIN IMMEDIATE"):
+                driver.execute("BEGIN IMMEDIATE")
+        yield connection
+        with _as_sqlalchemy_errors(connection, "COMMIT"):
+            driver.commit()
+    except BaseException:
+        try:
+            driver.rollback()
+        except Exception:  # noqa: BLE001 - the first error is the one to tell
+            log.debug("rollback after a failed write transaction failed", exc_info=True)
+        raise
+    finally:
+        connection.connection.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(connection, statement: str, parameters=(), cursor=None):
+    """A driver's error as SQLAlchemy's (IntegrityError, OperationalError …);
+    a dropped connection is invalidated, so the pool never hands it out again
+    and `retry_once_when_the_database_drops` sees `connection_invalidated`."""
+    dialect = connection.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        dropped = dialect.is_disconnect(error, connection.connection, cursor)
+        if dropped:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            statement, parameters, error, dialect.loaded_dbapi.Error,
+            connection_invalidated=dropped, dialect=dialect,
+        ) from error
 
 
 class _InsertPlan:

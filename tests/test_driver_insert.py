@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import PG_ADMIN_URL, _empty_postgres, build_app, make_letter
 from signatory import mail, signing
-from signatory.database import DriverInsert
+from signatory.database import DriverInsert, driver_transaction
 from signatory.extensions import db
 from signatory.models import OutboxMessage, Signature, User
 
@@ -92,13 +92,14 @@ def test_a_dropped_connection_is_invalidated_as_by_core(postgres_url, monkeypatc
     import psycopg
 
     app = build_app(monkeypatch, tmp_path, postgres_url)
+    admin_url = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     try:
         with app.app_context():
             prepared = _prepared(make_letter(), "weg@example.org")
             db.session.commit()
             connection = db.session.connection()
             backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-            with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
             with pytest.raises(DBAPIError) as raised:
                 mail.queue_row(prepared.confirmation, connection)
@@ -106,5 +107,31 @@ def test_a_dropped_connection_is_invalidated_as_by_core(postgres_url, monkeypatc
             db.session.rollback()
             assert db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
             db.session.rollback()
+
+            with pytest.raises(DBAPIError) as raised:
+                with driver_transaction() as connection:
+                    backend = connection.connection.driver_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+                    with psycopg.connect(admin_url, autocommit=True) as admin:
+                        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+                    signing.store_signature(prepared, connection)
+            assert raised.value.connection_invalidated
+            with driver_transaction() as connection:
+                assert connection.connection.driver_connection.execute("SELECT pg_backend_pid()").fetchone()[0] != backend
+                assert signing.store_signature(prepared, connection).signature_id is not None
     finally:
         _empty_postgres(app)
+
+
+def test_a_driver_transaction_commits_at_its_end_and_rolls_back_on_an_error(ctx):
+    letter = make_letter()
+    prepared, later = _prepared(letter, "samen@example.org"), _prepared(letter, "later@example.org")
+    db.session.commit()
+    with driver_transaction() as connection:
+        outcome = signing.store_signature(prepared, connection)
+    with pytest.raises(IntegrityError):
+        with driver_transaction() as connection:
+            signing.store_signature(later, connection)
+            signing.insert_signature(connection, {**prepared.values, "letter_id": 10**9})
+    emails = db.session.scalars(select(Signature.email)).all()
+    assert emails == ["samen@example.org"], "the first committed, the second rolled back whole"
+    assert db.session.scalar(select(OutboxMessage.signature_id)) == outcome.signature_id

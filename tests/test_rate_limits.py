@@ -63,3 +63,26 @@ def test_memory_counters_start_no_thread_and_expired_ones_are_swept():
     storage.next_sweep = 0  # as SWEEP_SECONDS later
     one_second.hit(limit, "10.0.0.2")
     assert len(storage.storage) == 2, "the counters of addresses gone quiet are dropped"
+
+
+def test_the_signing_limit_is_one_counter_in_flask_limiters_storage(monkeypatch, tmp_path, sqlite_template):
+    """ratelimits.ViewLimit hits the counter without Flask-Limiter's per-hit
+    resolution of limits (the cost DESIGN §8 counts), in Flask-Limiter's own
+    storage, under its key prefix; Flask-Limiter's way is kept for a storage
+    that fails (tests/test_bad_day.py)."""
+    target = tmp_path / "db.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="2 per minute",
+                    RATELIMIT_KEY_PREFIX="proef")
+    with app.app_context():
+        make_letter()
+    resolved = []
+    real_check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: resolved.append(a) or real_check(*a, **k))
+    signer = Signer(app, app.test_client())
+    statuses = [signer.sign(email=f"teller{n}@example.org").status_code for n in range(3)]
+    assert statuses == [303, 303, 429]
+    assert "Te veel handtekeningen" in signer.sign(email="nog@example.org").get_data(as_text=True)
+    assert resolved == [], "no hit went through Flask-Limiter's resolution"
+    keys = [key for key in limiter.storage.storage if "sign" in key]
+    assert keys and all(key.startswith("LIMITER/proef/sign/") for key in keys), keys

@@ -26,17 +26,19 @@ from .. import signing, tokens
 from ..crossorigin import checks_origin, is_cross_origin
 from ..database import (
     database_unavailable,
+    driver_transaction,
     reads_before_writes,
     reads_only_from_here,
     retry_once_when_the_database_drops,
     rollback_quietly,
 )
-from ..extensions import csrf, db, limiter
+from ..extensions import client_ip, csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm, show_refusal
 from ..headers import PAGE_HEADERS
 from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, best_language, select_locale
 from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
+from ..ratelimits import ViewLimit
 from ..models import Document, Letter, Signature
 from ..refusals import LinkError
 from ..states import SignatureStatus
@@ -227,10 +229,17 @@ def _size_in_words(size: int) -> str:
     return _("%(size)s MB", size=format_decimal(round(size / 1_000_000, 1)))
 
 
+# The signing limit per client address, without Flask-Limiter's per-hit
+# resolution of every limit (DESIGN §8); its storage and fallback are used.
+sign_limit = ViewLimit(
+    limiter, "sign", sign_rate_limit, key_func=client_ip, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited,
+)
+
+
 @bp.post("/letters/<slug>/sign")
 @answers_for("public.letter")
 @csrf.exempt  # the form checks its own (stateless) token, so a refusal keeps what was typed
-@limiter.limit(sign_rate_limit, exempt_when=rate_limit_off, on_breach=_refuse_rate_limited)
+@sign_limit
 @retry_once_when_the_database_drops(_sign_unavailable)
 @stateless  # the address for the thanks page travels in its URL, sealed (no session)
 @checks_origin
@@ -258,9 +267,9 @@ def sign(slug: str):
     except signing.SigningError as error:
         show_refusal(form, error)
         return _refuse(slug, form, 422)
-    # A Core transaction of its own, committed here: the two INSERTs without
-    # the ORM session's machinery (DESIGN §8).
-    with db.engine.begin() as connection:
+    # A transaction of its own on the driver, committed here: the two INSERTs
+    # without the ORM session's or Core's machinery (DESIGN §8).
+    with driver_transaction() as connection:
         signing.store_signature(signature, connection)
     return _to_thanks(slug, form)
 
