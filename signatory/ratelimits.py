@@ -64,9 +64,8 @@ class ViewLimit:
             return None
 
         counted_by_flask_limiter.__qualname__ = f"{scope}.counted_by_flask_limiter"
-        self._flask_limiter_way = limiter.limit(
-            limit_value, key_func=key_func, exempt_when=exempt_when, on_breach=on_breach
-)(counted_by_flask_limiter)
+        flask_limiters_limit = limiter.limit(limit_value, key_func=key_func, exempt_when=exempt_when, on_breach=on_breach)
+        self._flask_limiter_way = flask_limiters_limit(counted_by_flask_limiter)
 
     def __call__(self, view):
         @wraps(view)

@@ -38,8 +38,8 @@ from ..headers import PAGE_HEADERS
 from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, best_language, select_locale
 from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
-from ..ratelimits import ViewLimit
 from ..models import Document, Letter, Signature
+from ..ratelimits import ViewLimit
 from ..refusals import LinkError
 from ..states import SignatureStatus
 from ..pdf.line_rule import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPH_LINES, line_verdict

@@ -356,7 +356,9 @@ class Bench:
             f"{a.duration:g} s, in {a.rounds} rounds whose order alternates (app first, then baseline first); "
             "the figures are medians of the rounds. Baselines: `bare_page_app` answers the letter page's bytes "
             f"({self.page_bytes:,} bytes) with its headers; `bench_web.bare_app` parses the form and inserts one "
-            "row into `signatures` of the same schema; `floor_app` binds and validates a form of the same fields with Flask and WTForms, then inserts as the bare app does (DESIGN §8 puts that ceiling near 0.38). The app runs with the limiter on (a limit it never "
+            "row into `signatures` of the same schema; `floor_app` binds and validates a form of the same "
+            "fields with Flask and WTForms, then has the bare app insert its row (DESIGN §8 puts that ceiling "
+            "near 0.38). The app runs with the limiter on (a limit it never "
             "reaches), `PUBLIC_CACHE_SECONDS=10`, `TRUSTED_PROXIES=1`; the letter has 1,000 signatures.",
             "",
             "| measured | Signatory req/s | baseline req/s | ratio | target (DESIGN §8) | p50 ms, app / baseline "
