@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from contextlib import contextmanager
 from functools import wraps
 
@@ -57,10 +56,8 @@ def tune_sqlite(engine: Engine) -> None:
         # needs none of the execution machinery, which costs as much as one
         # of the signing path's INSERTs (DESIGN §8). Errors (a lock not
         # granted within the busy timeout) are SQLAlchemy's, as before.
-        try:
+        with _as_sqlalchemy_errors(connection, begin):
             connection.connection.driver_connection.execute(begin)
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(begin, (), error, sqlite3.Error) from error
 
 
 def is_read_only_request() -> bool:

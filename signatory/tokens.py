@@ -100,9 +100,10 @@ def read_sent_to(slug: str, token: str | None, *, now: float | None = None) -> s
         issued, email = json.loads(plain)
     except (InvalidTag, ValueError, TypeError):
         return None
+    if not isinstance(issued, int) or not isinstance(email, str):
+        return None
     age = (time.time() if now is None else now) - issued
-    fresh = isinstance(issued, int) and -CLOCK_SKEW <= age <= SENT_TO_MAX_AGE
-    return email if fresh and isinstance(email, str) else None
+    return email if -CLOCK_SKEW <= age <= SENT_TO_MAX_AGE else None
 
 
 _NONCE_BYTES = 12  # AES-GCM's own nonce size; random per token

@@ -1,13 +1,20 @@
-"""The signing path leans on two Flask-Limiter/limits internals to stay cheap
-(DESIGN §8); these tests pin them, so that an upgrade that renames either
+"""The signing path leans on Flask-Limiter/limits internals to stay cheap
+(DESIGN §8); these tests pin them, so that an upgrade that renames one
 fails here instead of silently bringing the cost back."""
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
 import threading
 import time
 
-from conftest import Signer, build_app, make_letter
+import pytest
+import redis
+
+from conftest import IN_CI, Signer, build_app, make_letter
+from servers import free_port
 from signatory.extensions import limiter
 
 
@@ -86,3 +93,55 @@ def test_the_signing_limit_is_one_counter_in_flask_limiters_storage(monkeypatch,
     assert resolved == [], "no hit went through Flask-Limiter's resolution"
     keys = [key for key in limiter.storage.storage if "sign" in key]
     assert keys and all(key.startswith("LIMITER/proef/sign/") for key in keys), keys
+
+
+def test_when_the_storage_is_back_the_signing_limit_counts_there_again(monkeypatch, tmp_path, sqlite_template):
+    """ViewLimit's way back: while Redis is down the hits go Flask-Limiter's
+    way (its memory fallback); once Flask-Limiter has found Redis again, the
+    hits are one counter in Redis, without Flask-Limiter's resolution."""
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.access(server, os.X_OK):
+        missing = "redis-server is not installed (tests/run.sh installs Debian's redis-server when run as root)"
+        pytest.fail(f"CI=true requires {missing}") if IN_CI else pytest.skip(missing)
+    target = tmp_path / "db.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    port = free_port()
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="100 per minute",
+                    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}")
+    with app.app_context():
+        make_letter()
+    resolved = []
+    real_check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: resolved.append(a) or real_check(*a, **k))
+    signer = Signer(app, app.test_client())
+    numbers = iter(range(1000))
+
+    def sign() -> int:
+        return signer.sign(email=f"terug{next(numbers)}@example.org").status_code
+
+    redis_server = None
+    try:
+        assert sign() == 303 and resolved, "Redis down: Flask-Limiter's way, to its fallback"
+        assert limiter.limiter.storage is not limiter.storage
+        redis_server = subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while limiter.limiter.storage is not limiter.storage:  # Flask-Limiter looks again after a second or more
+            assert time.monotonic() < deadline, "Flask-Limiter never found Redis again"
+            with socket.socket() as probe:
+                listening = probe.connect_ex(("127.0.0.1", port)) == 0
+            if listening:
+                assert sign() == 303
+            time.sleep(0.3)
+        resolved.clear()
+        assert sign() == 303
+        assert resolved == [], "Redis back: one counter, without Flask-Limiter's resolution"
+        keys = [key for key in redis.Redis(port=port).keys() if b"LIMITER/sign/" in key]
+        assert keys, "the hit is counted in Redis"
+    finally:
+        limiter._storage_dead = False  # the limiter is one object for every app of the session
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
