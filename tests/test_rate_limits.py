@@ -72,21 +72,28 @@ def test_memory_counters_start_no_thread_and_expired_ones_are_swept():
     assert len(storage.storage) == 2, "the counters of addresses gone quiet are dropped"
 
 
-def test_the_signing_limit_is_one_counter_in_flask_limiters_storage(monkeypatch, tmp_path, sqlite_template):
-    """ratelimits.ViewLimit hits the counter without Flask-Limiter's per-hit
-    resolution of limits (the cost DESIGN §8 counts), in Flask-Limiter's own
-    storage, under its key prefix; Flask-Limiter's way is kept for a storage
-    that fails (tests/test_bad_day.py)."""
+def _signer_counting_resolutions(monkeypatch, tmp_path, sqlite_template, **config) -> tuple[Signer, list]:
+    """A signer of a letter on an app with `config`, and the list of every
+    time Flask-Limiter resolved a request's limits (its slow way)."""
     target = tmp_path / "db.sqlite3"
     shutil.copyfile(sqlite_template, target)
-    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="2 per minute",
-                    RATELIMIT_KEY_PREFIX="proef")
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", **config)
     with app.app_context():
         make_letter()
     resolved = []
     real_check = limiter._check_request_limit
     monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: resolved.append(a) or real_check(*a, **k))
-    signer = Signer(app, app.test_client())
+    return Signer(app, app.test_client()), resolved
+
+
+def test_the_signing_limit_is_one_counter_in_flask_limiters_storage(monkeypatch, tmp_path, sqlite_template):
+    """ratelimits.ViewLimit hits the counter without Flask-Limiter's per-hit
+    resolution of limits (the cost DESIGN §8 counts), in Flask-Limiter's own
+    storage, under its key prefix; Flask-Limiter's way is kept for a storage
+    that fails (tests/test_bad_day.py)."""
+    signer, resolved = _signer_counting_resolutions(
+        monkeypatch, tmp_path, sqlite_template, SIGN_RATE_LIMIT="2 per minute", RATELIMIT_KEY_PREFIX="proef",
+    )
     statuses = [signer.sign(email=f"teller{n}@example.org").status_code for n in range(3)]
     assert statuses == [303, 303, 429]
     assert "Te veel handtekeningen" in signer.sign(email="nog@example.org").get_data(as_text=True)
@@ -103,17 +110,11 @@ def test_when_the_storage_is_back_the_signing_limit_counts_there_again(monkeypat
     if not os.access(server, os.X_OK):
         missing = "redis-server is not installed (tests/run.sh installs Debian's redis-server when run as root)"
         pytest.fail(f"CI=true requires {missing}") if IN_CI else pytest.skip(missing)
-    target = tmp_path / "db.sqlite3"
-    shutil.copyfile(sqlite_template, target)
     port = free_port()
-    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="100 per minute",
-                    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}")
-    with app.app_context():
-        make_letter()
-    resolved = []
-    real_check = limiter._check_request_limit
-    monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: resolved.append(a) or real_check(*a, **k))
-    signer = Signer(app, app.test_client())
+    signer, resolved = _signer_counting_resolutions(
+        monkeypatch, tmp_path, sqlite_template,
+        SIGN_RATE_LIMIT="100 per minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}",
+    )
     numbers = iter(range(1000))
 
     def sign() -> int:
