@@ -135,3 +135,112 @@ def test_a_driver_transaction_commits_at_its_end_and_rolls_back_on_an_error(ctx)
     emails = db.session.scalars(select(Signature.email)).all()
     assert emails == ["samen@example.org"], "the first committed, the second rolled back whole"
     assert db.session.scalar(select(OutboxMessage.signature_id)) == outcome.signature_id
+
+
+# --- writers to one SQLite file take turns -------------------------------------------
+
+HOLD_A_TURN = """
+import sqlite3, sys
+from signatory.database import writer_turn
+with writer_turn(sys.argv[1]):
+    connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    print("holding", flush=True)
+    sys.stdin.readline()
+    connection.execute("COMMIT")
+"""
+
+
+def _line_within(stream, seconds: float) -> str:
+    """A line of a child's output, or "" when none came in time (the test
+    fails instead of hanging when a turn is never given back)."""
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        return stream.readline().strip() if selector.select(seconds) else ""
+
+
+def _database_path() -> str:
+    return db.engine.url.database
+
+
+def test_a_signing_waits_for_another_process_s_turn_instead_of_polling_sqlite(sqlite_app, monkeypatch):
+    """Another process holds the turn and SQLite's write lock. With no busy
+    timeout at all, BEGIN IMMEDIATE would fail at once ("database is
+    locked"): the signing waits for the turn instead, and goes through the
+    moment the other process commits."""
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from signatory import database
+
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 0)
+    with sqlite_app.app_context():
+        db.engine.dispose()  # connections from here on have no busy timeout
+        letter = make_letter()
+        prepared = _prepared(letter, "wacht@example.org")
+        db.session.commit()  # the session holds no lock while the other process has its turn
+        path = _database_path()
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_A_TURN, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        try:
+            assert _line_within(holder.stdout, 30) == "holding", "the other process got its turn"
+            stored = []
+
+            def sign():
+                with sqlite_app.app_context(), driver_transaction() as connection:
+                    stored.append(signing.store_signature(prepared, connection).signature_id)
+
+            signer = threading.Thread(target=sign)
+            signer.start()
+            signer.join(0.5)
+            assert signer.is_alive() and not stored, "the signing waits while the other process has its turn"
+            holder.stdin.write("commit\n")
+            holder.stdin.flush()
+            signer.join(30)
+            assert not signer.is_alive() and stored and stored[0] is not None
+        finally:
+            holder.kill()
+            holder.wait()
+        assert db.session.scalar(select(Signature.email).where(Signature.id == stored[0])) == "wacht@example.org"
+        assert Path(path + database.WRITER_TURN_SUFFIX).exists()
+
+
+def test_a_failed_signing_ends_its_turn(sqlite_app):
+    import fcntl
+    import os
+
+    from signatory.database import WRITER_TURN_SUFFIX
+
+    with sqlite_app.app_context():
+        letter = make_letter()
+        prepared = _prepared(letter, "eerst@example.org")
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            with driver_transaction() as connection:
+                signing.insert_signature(connection, {**prepared.values, "letter_id": 10**9})
+        descriptor = os.open(_database_path() + WRITER_TURN_SUFFIX, os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if the turn were still held
+        finally:
+            os.close(descriptor)
+        with driver_transaction() as connection:
+            assert signing.store_signature(prepared, connection).signature_id is not None
+
+
+def test_without_a_place_for_the_turns_file_writers_rely_on_the_busy_timeout(tmp_path, caplog):
+    from signatory.database import writer_turn
+
+    with writer_turn(":memory:"), writer_turn(None):
+        pass
+    missing = tmp_path / "no-such-folder" / "db.sqlite3"
+    with caplog.at_level("WARNING", logger="signatory.database"):
+        with writer_turn(str(missing)):
+            entered = True
+    assert entered and "busy timeout" in caplog.text and str(missing) in caplog.text
+    assert list(tmp_path.iterdir()) == []
