@@ -22,6 +22,14 @@ from .view_marks import current_view_writes_on_get
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The commit that takes the write-ahead log past this many pages copies them
+# into the database and syncs both files, while the next writer waits for it.
+# SQLite's 1,000 made that every twenty-odd signings; 8,000 (about 32 MB of
+# log) made it seven times rarer, with a sixth more signings a second under
+# `gunicorn -w 2` (DESIGN §8). The log file is cut back to 64 MB after a
+# checkpoint when something held it open longer.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 8_000
+SQLITE_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -39,8 +47,8 @@ def init_app(app: Flask) -> None:
 
 
 def tune_sqlite(engine: Engine) -> None:
-    """WAL, synchronous=NORMAL, a busy timeout and foreign keys on every
-    connection; write transactions begin IMMEDIATE, because a deferred one
+    """WAL with fewer, larger checkpoints, synchronous=NORMAL, a busy timeout
+    and foreign keys on every connection; write transactions begin IMMEDIATE, because a deferred one
     that reads first fails at once under contention, whatever the timeout."""
 
     @event.listens_for(engine, "connect")
@@ -52,6 +60,8 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

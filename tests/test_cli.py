@@ -290,6 +290,9 @@ def test_sqlite_connections_are_tuned(sqlite_app):
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            # Checkpoints, which hold up the next writer, come after thousands of pages, not SQLite's 1,000.
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() >= 4000
+            assert 0 < connection.exec_driver_sql("PRAGMA journal_size_limit").scalar() <= 128 * 1024 * 1024
 
 
 def test_import_reads_the_addressee_from_the_front_matter(app, runner, tmp_path):
