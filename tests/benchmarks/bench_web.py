@@ -59,17 +59,11 @@ def _bare_connection():
 
         # The same database as the app's: its tuning, read from the app (once
         # per worker, after the fork), not copied.
-        from signatory.database import (
-            SQLITE_BUSY_TIMEOUT_MS, SQLITE_JOURNAL_SIZE_LIMIT, SQLITE_WAL_AUTOCHECKPOINT_PAGES,
-        )
+        from signatory.database import SQLITE_PRAGMAS
 
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-        conn.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}")
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
         marks = ", ".join(["?"] * len(_BARE_COLUMNS))
         kind = "sqlite"
     sql = f"INSERT INTO signatures ({columns}) VALUES ({marks})"
