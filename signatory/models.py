@@ -285,12 +285,20 @@ class OutboxMessage(db.Model):
     delivered later by `flask outbox send` (DESIGN §7)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "due_at"),
+        # Unique when set: the database refuses to queue the same notice
+        # twice. Partial, so that the rows without one (every signing's
+        # confirmation) add no entry to it (DESIGN §8).
+        Index(
+            "uq_outbox_dedup_key", "dedup_key", unique=True,
+            sqlite_where=text("dedup_key IS NOT NULL"), postgresql_where=text("dedup_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    # Unique when set: the database refuses to queue the same notice twice.
-    dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(120))
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL")
@@ -305,7 +313,8 @@ class OutboxMessage(db.Model):
     template: Mapped[str] = mapped_column(String(64), default="")
     context: Mapped[str] = mapped_column(Text, default="{}")
     language: Mapped[str] = mapped_column(String(8), default="nl")
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # Unique by making (a random UUID each): no index to keep on the hot path.
+    message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -108,3 +108,60 @@ def test_the_migrated_schema_matches_the_models(migration_app):
             present = {column["name"] for column in inspector.get_columns(table.name)}
             missing = {column.name for column in table.columns} - present
             assert not missing, f"{table.name} lacks {missing}: a model change without a migration"
+
+
+def _outbox_indexes(app) -> dict[str, dict]:
+    from signatory.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        inspector = inspect(db.engine)
+        indexes = {index["name"]: index for index in inspector.get_indexes("outbox")}
+        for constraint in inspector.get_unique_constraints("outbox"):
+            indexes.setdefault(constraint["name"], {"column_names": constraint["column_names"], "unique": True})
+        return indexes
+
+
+def test_the_outbox_keeps_no_index_a_signing_does_not_need(migration_app):
+    """0004: no unique index on message_id; the dedup_key index holds only
+    the rows that have a key. Undone and done again."""
+    from flask_migrate import downgrade, upgrade
+
+    with migration_app.app_context():
+        upgrade(revision="0003")
+    assert {"uq_outbox_message_id", "uq_outbox_dedup_key"} <= set(_outbox_indexes(migration_app))
+    with migration_app.app_context():
+        upgrade()
+    indexes = _outbox_indexes(migration_app)
+    assert "uq_outbox_message_id" not in indexes
+    assert indexes["uq_outbox_dedup_key"]["column_names"] == ["dedup_key"]
+    with migration_app.app_context():
+        downgrade(revision="0003")
+    assert "uq_outbox_message_id" in _outbox_indexes(migration_app)
+    with migration_app.app_context():
+        upgrade()
+    assert "uq_outbox_message_id" not in _outbox_indexes(migration_app)
+
+
+def test_a_notice_is_queued_once_and_rows_without_a_key_any_number_of_times(migration_app):
+    """The partial unique index still refuses a second row with the same
+    dedup_key (ON CONFLICT DO NOTHING), on both databases."""
+    from flask_migrate import upgrade
+
+    from signatory import mail
+    from signatory.extensions import db
+    from signatory.models import OutboxMessage
+
+    def row(dedup_key):
+        return mail.outbox_row("notice", recipient="a@example.org", template="links", language="nl",
+                               letter_id=None, signature_id=None, dedup_key=dedup_key)
+
+    with migration_app.test_request_context():
+        upgrade()
+        mail.queue_rows([row("notice:1"), row(None), row(None)])
+        mail.queue_rows([row("notice:1"), row("notice:2"), row(None)])
+        assert mail.queue_row(row("notice:2")) is False
+        db.session.commit()
+        keys = sorted(str(key) for key in db.session.scalars(db.select(OutboxMessage.dedup_key)))
+    assert keys == ["None", "None", "None", "notice:1", "notice:2"]
