@@ -11,6 +11,7 @@ about where a post comes from.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Request, abort, current_app, request
@@ -55,7 +56,12 @@ def _is_own_origin(origin: str, host: str) -> bool:
 
 
 def _base_origin() -> str:
-    parts = urlsplit(current_app.config["BASE_URL"])
+    return _origin_of(current_app.config["BASE_URL"])
+
+
+@lru_cache(maxsize=8)
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache, wraps
 
@@ -211,19 +212,40 @@ def writer_turn(database: str | None):
 
     SQLite's locking stays what guards the data: a writer that takes no turn
     (the ORM's transactions, another program) is waited for by the busy
-    timeout, as before. The file is opened for each turn, so that a forked
-    process or another thread never shares a lock it did not take, and the
-    kernel lets go of a turn when its process ends. No turn where there is
-    no file to put one beside (an in-memory database)."""
-    descriptor = _open_turn_file(database)
+    timeout, as before. Each thread of each process opens the file once and
+    keeps it open (a forked process or another thread never shares a lock it
+    did not take); the kernel lets go of a turn when its process ends. No
+    turn where there is no file to put one beside (an in-memory database)."""
+    descriptor = _turn_file(database)
     if descriptor is None:
         yield
         return
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(descriptor)  # which ends the turn
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+class _TurnFiles(threading.local):
+    """This thread's open turns file: one database's, in this process."""
+
+    pid: int | None = None
+    database: str | None = None
+    descriptor: int | None = None
+
+
+_turn_files = _TurnFiles()
+
+
+def _turn_file(database: str | None) -> int | None:
+    files = _turn_files
+    if files.pid != os.getpid() or files.database != database:
+        if files.pid == os.getpid() and files.descriptor is not None:
+            os.close(files.descriptor)  # this thread now writes to another database
+        files.pid, files.database = os.getpid(), database
+        files.descriptor = _open_turn_file(database)
+    return files.descriptor
 
 
 def _open_turn_file(database: str | None) -> int | None:

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .refusals import Refusal
-from .signing import FIELD_LIMITS, SignatureDetails, SigningError, check_paragraph, normalise_email
+from .signing import FIELD_LIMITS, TYPED_DETAILS, SignatureDetails, SigningError, check_paragraph, normalise_email
 from .states import Kind
 from .pdf.line_rule import MAX_PARAGRAPH_CHARS
 from .text import clean_line, clean_multiline, has_control_characters, normalise_paragraph
@@ -117,7 +117,8 @@ class SignatureFieldsMixin:
             show_refusal(self, error)
 
     def details(self, language: str) -> SignatureDetails:
-        return SignatureDetails.from_mapping({**self.data, "language": language})
+        typed = {name: field.data for name, field in self._fields.items() if name in TYPED_DETAILS}
+        return SignatureDetails(**typed, language=language)
 
 
 def letter_form_token(letter_id: int) -> str:

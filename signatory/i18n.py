@@ -23,7 +23,10 @@ LANGUAGE_ARG = "lang"
 
 
 def url_language() -> str | None:
-    chosen = request.args.get(LANGUAGE_ARG)
+    args = request.args
+    # Asked first: a missing key costs Werkzeug's `get` an exception, twice
+    # on every signing (DESIGN §8).
+    chosen = args[LANGUAGE_ARG] if LANGUAGE_ARG in args else None
     return chosen if chosen in LANGUAGES else None
 
 

@@ -7,6 +7,8 @@ the service (test fixtures), which is not audited.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 import time
 from dataclasses import dataclass, fields
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .extensions import db
-from .models import Letter, LetterVersion, Signature, User, derived_status, utcnow
+from .models import Letter, LetterVersion, Signature, User, deadline_closes_at, derived_status, utcnow
 from .refusals import Refusal
 from .states import PUBLIC_LETTER_STATES, LetterState
 
@@ -136,10 +138,18 @@ class SigningTarget:
     timezone: str
     version: int
     locale: str
+    # When the deadline passes, as a POSIX time, worked out once per
+    # snapshot: the signing path then only reads the clock.
+    closes_at: float = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        closes_at = deadline_closes_at(self.deadline, self.timezone)
+        object.__setattr__(self, "closes_at", closes_at.timestamp() if closes_at else math.inf)
 
     @property
     def is_signable(self) -> bool:
-        return derived_status(self.state, self.deadline, self.timezone) == LetterState.OPEN
+        """`derived_status(…) == OPEN`, without a time zone conversion."""
+        return self.state == LetterState.OPEN and time.time() < self.closes_at
 
 
 _letters = Letter.__table__.c

@@ -90,7 +90,7 @@ def outbox_row(
         "template": template, "language": language, "context": _json(context),
         "letter_id": letter_id, "signature_id": signature_id,
         "subject": "", "body_text": "", "body_html": "",
-        "headers": _json({"Content-Language": language, **(headers or {})}),
+        "headers": _json({"Content-Language": language, **headers}) if headers else _language_headers(language),
         "message_id": new_message_id(),
         "status": OutboxStatus.QUEUED.value, "attempts": 0, "last_error": "",
         "created_at": now, "due_at": now,
@@ -229,6 +229,12 @@ def _tidy_text(text: str) -> str:
 
 def _json(value: dict) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+@lru_cache(maxsize=8)
+def _language_headers(language: str) -> str:
+    """The headers of most rows (every signing's two among them)."""
+    return _json({"Content-Language": language})
 
 
 def new_message_id() -> str:

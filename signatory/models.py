@@ -7,7 +7,7 @@ in the domain modules (signing, moderation, letters, …), which never commit.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -51,6 +51,17 @@ def deadline_passed(deadline: date | None, zone: str, now: datetime | None = Non
     if deadline is None:
         return False
     return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone)).date() > deadline
+
+
+def deadline_closes_at(deadline: date | None, zone: str) -> datetime | None:
+    """The instant the deadline passes (aware, UTC): the first moment of the
+    next day in the letter's time zone, so that `deadline_passed` is
+    `now >= deadline_closes_at(…)`. A midnight that a clock change skips
+    reads with the offset before the change: the instant of the change."""
+    if deadline is None:
+        return None
+    next_day = datetime.combine(deadline + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(zone))
+    return next_day.astimezone(timezone.utc)
 
 
 def derived_status(state: str, deadline: date | None, zone: str, now: datetime | None = None) -> LetterState:

@@ -70,10 +70,9 @@ class SignatureDetails:
     consent_notify: bool = False
     language: str = "nl"
 
-    @classmethod
-    def from_mapping(cls, data) -> SignatureDetails:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+
+# The details a form's fields fill in; the language comes with the request.
+TYPED_DETAILS = frozenset(field.name for field in fields(SignatureDetails)) - {"language"}
 
 
 def normalise_email(address: str) -> tuple[str, str]:

@@ -244,3 +244,45 @@ def test_without_a_place_for_the_turns_file_writers_rely_on_the_busy_timeout(tmp
             entered = True
     assert entered and "busy timeout" in caplog.text and str(missing) in caplog.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_and_forked_processes_each_take_their_own_turn(tmp_path):
+    """The turns file stays open between turns, one per thread and process:
+    a second thread, or a child forked while the parent holds a turn, waits
+    for it (a shared descriptor would let them in at once)."""
+    import os
+    import threading
+
+    from signatory.database import writer_turn
+
+    path = str(tmp_path / "db.sqlite3")
+    with writer_turn(path):
+        pass  # the file is open now, and stays open for this thread
+    entered = threading.Event()
+
+    def second_writer():
+        with writer_turn(path):
+            entered.set()
+
+    with writer_turn(path):
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        assert not entered.wait(0.3), "another thread waits for the turn"
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: its turn comes only after the parent's
+            os.close(read_end)
+            with writer_turn(path):
+                os.write(write_end, b"in")
+            os._exit(0)
+        os.close(write_end)
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(read_end, selectors.EVENT_READ)
+            assert not selector.select(0.3), "the forked child waits for the turn"
+    assert entered.wait(10)
+    thread.join(10)
+    assert os.read(read_end, 2) == b"in"
+    os.close(read_end)
+    assert os.waitpid(child, 0)[1] == 0

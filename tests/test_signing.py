@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 
 from conftest import (
@@ -502,3 +503,40 @@ def test_send_my_link_again_keeps_the_address_on_a_lost_form_token(client, lette
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'value="ayse@example.org"' in html and "verstuur het opnieuw" in html
+
+
+CLOCK_CHANGE_ZONES = ("Europe/Brussels", "America/Santiago", "America/Havana", "Asia/Beirut",
+                      "America/Asuncion", "Pacific/Apia", "Australia/Lord_Howe", "UTC")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    deadline=st.dates(min_value=date(2000, 1, 2), max_value=date(2037, 12, 30)),
+    zone=st.sampled_from(CLOCK_CHANGE_ZONES),
+    offset_seconds=st.integers(min_value=-3 * 86400, max_value=3 * 86400),
+)
+def test_the_signing_path_closes_at_the_instant_the_deadline_passes(deadline, zone, offset_seconds):
+    """The signing snapshot's closing instant agrees with the deadline rule
+    (derived from the clock in the letter's time zone, DESIGN §3) at every
+    moment around the deadline, also where a clock change skips midnight."""
+    from signatory.models import deadline_closes_at, deadline_passed
+
+    closes_at = deadline_closes_at(deadline, zone)
+    for moment in (closes_at - timedelta(seconds=1), closes_at, closes_at + timedelta(seconds=offset_seconds)):
+        assert (moment >= closes_at) == deadline_passed(deadline, zone, moment), (deadline, zone, moment)
+
+
+def test_a_signing_target_is_signable_until_its_deadline_passes(monkeypatch):
+    import signatory.letters as letters_module
+    from signatory.letters import SigningTarget
+    from signatory.models import deadline_closes_at
+
+    target = SigningTarget(1, "brief", "open", date(2030, 6, 12), "Europe/Brussels", 1, "nl-BE")
+    closing = deadline_closes_at(date(2030, 6, 12), "Europe/Brussels")
+    assert closing.isoformat() == "2030-06-12T22:00:00+00:00", "midnight in Brussels, summer time"
+    monkeypatch.setattr(letters_module.time, "time", lambda: closing.timestamp() - 0.001)
+    assert target.is_signable
+    monkeypatch.setattr(letters_module.time, "time", lambda: closing.timestamp())
+    assert not target.is_signable
+    assert SigningTarget(1, "brief", "open", None, "Europe/Brussels", 1, "nl-BE").is_signable
+    assert not SigningTarget(1, "brief", "closed", None, "Europe/Brussels", 1, "nl-BE").is_signable

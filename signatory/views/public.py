@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
@@ -35,7 +36,7 @@ from ..database import (
 from ..extensions import client_ip, csrf, db, limiter
 from ..forms import ManageForm, ResendForm, SignForm, WithdrawForm, show_refusal
 from ..headers import PAGE_HEADERS
-from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, best_language, select_locale
+from ..i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, LANGUAGES, best_language, select_locale, url_language
 from ..letters import LetterMemo, public_letter_or_404, public_letters, signing_target, snapshots
 from ..markup import to_html, to_plain_text
 from ..models import Document, Letter, Signature
@@ -277,9 +278,19 @@ def sign(slug: str):
 def _to_thanks(slug: str, form: SignForm):
     """To the thanks page, which shows the address as typed (a typo like
     gmail.con is visible there); the same whether or not it had signed."""
-    sent = tokens.sent_to_token(slug, form.email.data or "")
+    sent = tokens.sent_to_token(slug, form.email.data or "")  # URL-safe base64
+    page = _thanks_page(request.script_root, slug, url_language())
     # A fragment of its own: else the browser keeps the form's #error-summary.
-    return redirect(url_for("public.thanks", slug=slug, sent=sent, _anchor="main"), 303)
+    return redirect(f"{page}{'&' if '?' in page else '?'}sent={sent}#main", 303)
+
+
+@lru_cache(maxsize=1024)
+def _thanks_page(_script_root: str, slug: str, _language: str | None) -> str:
+    """The thanks page's URL (with the language the form came in), built
+    once per letter and language: on the signing path url_for cost as much
+    as sealing the address (DESIGN §8). Keyed on what url_for reads from the
+    request."""
+    return url_for("public.thanks", slug=slug)
 
 
 @bp.get("/letters/<slug>/thanks")
