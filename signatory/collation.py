@@ -56,7 +56,9 @@ def sortable_surname(last_name: str, locale: str) -> str:
 @lru_cache(maxsize=65536)
 def text_key(text: str) -> bytes:
     weights = _collator().sort_key(text)
-    return struct.pack(f">{len(weights)}H", *(min(w, 0xFFFF) for w in weights))
+    if weights and max(weights) > 0xFFFF:  # never in DUCET: clamped, not refused
+        weights = [min(weight, 0xFFFF) for weight in weights]
+    return struct.pack(f">{len(weights)}H", *weights)
 
 
 def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: str, locale: str) -> bytes:

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import smtplib
 import ssl
 import threading
@@ -238,7 +239,7 @@ def _language_headers(language: str) -> str:
 
 
 def new_message_id() -> str:
-    return f"<{uuid.uuid4().hex}@{_message_id_host(current_app.config['BASE_URL'])}>"
+    return f"<{secrets.token_hex(16)}@{_message_id_host(current_app.config['BASE_URL'])}>"
 
 
 @lru_cache(maxsize=8)

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from pypdf import PdfReader
 
 from signatory.pdf import line_rule
@@ -511,6 +512,19 @@ def test_collation_follows_the_letter_locale(ctx, locale, expected):
     positions = [listed.index(f"Kim {name}") for name in expected]
     assert positions == sorted(positions)
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_a_sort_key_is_the_collation_weights_as_big_endian_16_bit_numbers(text):
+    """The stored keys keep their format: every UCA weight as two bytes,
+    in order (clamped to 0xFFFF, which DUCET never exceeds)."""
+    import struct
+
+    from signatory.collation import _collator, text_key
+
+    weights = _collator().sort_key(text)
+    assert text_key(text) == struct.pack(f">{len(weights)}H", *(min(weight, 0xFFFF) for weight in weights))
 
 def test_kept_per_revision_and_compiled_inline_when_small(ctx):
     from signatory.pdf import store
