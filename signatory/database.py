@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import lru_cache, wraps
 
 from flask import Flask, g, has_app_context, has_request_context, request
@@ -150,9 +151,10 @@ class DriverInsert:
         parameters = plan.parameters(values)
         cursor = connection.connection.cursor()
         try:
-            with _as_sqlalchemy_errors(connection, plan.sql, parameters, cursor):
-                cursor.execute(plan.sql, parameters)
-                row = cursor.fetchone()
+            cursor.execute(plan.sql, parameters)
+            row = cursor.fetchone()
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise _sqlalchemy_error(connection, plan.sql, parameters, error, cursor) from error
         finally:
             cursor.close()
         return row[0] if row else None
@@ -168,40 +170,65 @@ class _DriverConnection:
         self.connection.invalidate(error)
 
 
-@contextmanager
-def driver_transaction():
+class driver_transaction:
     """A write transaction straight on a connection from the engine's pool:
     BEGIN (IMMEDIATE on SQLite), DriverInsert's statements, COMMIT, and the
     connection back to the pool. What `db.engine.begin()` does, without
     the Connection and Transaction objects and their events, which cost the
-    signing request as much as one of its INSERTs (DESIGN §8)."""
-    engine = db.engine
-    sqlite = engine.dialect.name == "sqlite"
-    with writer_turn(engine.url.database) if sqlite else nullcontext():
-        connection = _DriverConnection(engine.dialect, engine.raw_connection())
+    signing request as much as one of its INSERTs (DESIGN §8). A class, not
+    a generator: this is the signing request's one transaction."""
+
+    def __enter__(self) -> _DriverConnection:
+        engine = db.engine
+        sqlite = engine.dialect.name == "sqlite"
+        self.turn = writer_turn(engine.url.database) if sqlite else None
+        if self.turn is not None:
+            self.turn.__enter__()
+        try:
+            self.connection = _DriverConnection(engine.dialect, engine.raw_connection())
+            if sqlite:  # psycopg begins by itself
+                self._run("BEGIN IMMEDIATE", self.connection.connection.driver_connection.execute, "BEGIN IMMEDIATE")
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self.connection
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        connection = getattr(self, "connection", None)
+        try:
+            if connection is not None:
+                self._end(connection, committing=error_type is None)
+        finally:
+            if self.turn is not None:
+                self.turn.__exit__(None, None, None)
+
+    def _end(self, connection: _DriverConnection, *, committing: bool) -> None:
         driver = connection.connection.driver_connection
         try:
-            if sqlite:  # psycopg begins by itself
-                with _as_sqlalchemy_errors(connection, "BEGIN IMMEDIATE"):
-                    driver.execute("BEGIN IMMEDIATE")
-            yield connection
-            with _as_sqlalchemy_errors(connection, "COMMIT"):
-                driver.commit()
+            if committing:
+                self._run("COMMIT", driver.commit)
         except BaseException:
-            try:
-                driver.rollback()
-            except Exception:  # noqa: BLE001 - the first error is the one to tell
-                log.debug("rollback after a failed write transaction failed", exc_info=True)
+            committing = False
             raise
         finally:
+            if not committing:
+                try:
+                    driver.rollback()
+                except Exception:  # noqa: BLE001 - the first error is the one to tell
+                    log.debug("rollback after a failed write transaction failed", exc_info=True)
             connection.connection.close()
+
+    def _run(self, statement: str, call, *arguments) -> None:
+        try:
+            call(*arguments)
+        except self.connection.dialect.loaded_dbapi.Error as error:
+            raise _sqlalchemy_error(self.connection, statement, (), error) from error
 
 
 WRITER_TURN_SUFFIX = "-writers"
 
 
-@contextmanager
-def writer_turn(database: str | None):
+class writer_turn:
     """Writers to one SQLite file take turns through a lock of the operating
     system on a file beside it (`flock`), held from BEGIN IMMEDIATE to the
     end of the transaction: a waiting process sleeps in the kernel and wakes
@@ -216,15 +243,17 @@ def writer_turn(database: str | None):
     keeps it open (a forked process or another thread never shares a lock it
     did not take); the kernel lets go of a turn when its process ends. No
     turn where there is no file to put one beside (an in-memory database)."""
-    descriptor = _turn_file(database)
-    if descriptor is None:
-        yield
-        return
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def __init__(self, database: str | None):
+        self.descriptor = _turn_file(database)
+
+    def __enter__(self) -> None:
+        if self.descriptor is not None:
+            fcntl.flock(self.descriptor, fcntl.LOCK_EX)
+
+    def __exit__(self, *_error) -> None:
+        if self.descriptor is not None:
+            fcntl.flock(self.descriptor, fcntl.LOCK_UN)
 
 
 class _TurnFiles(threading.local):
@@ -265,20 +294,24 @@ def _warn_no_turns(database: str, error: str) -> None:
 
 @contextmanager
 def _as_sqlalchemy_errors(connection, statement: str, parameters=(), cursor=None):
+    """A driver's error as SQLAlchemy's (see `_sqlalchemy_error`)."""
+    try:
+        yield
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _sqlalchemy_error(connection, statement, parameters, error, cursor) from error
+
+
+def _sqlalchemy_error(connection, statement: str, parameters, error: Exception, cursor=None) -> DBAPIError:
     """A driver's error as SQLAlchemy's (IntegrityError, OperationalError …);
     a dropped connection is invalidated, so the pool never hands it out again
     and `retry_once_when_the_database_drops` sees `connection_invalidated`."""
     dialect = connection.dialect
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as error:
-        dropped = dialect.is_disconnect(error, connection.connection, cursor)
-        if dropped:
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            statement, parameters, error, dialect.loaded_dbapi.Error,
-            connection_invalidated=dropped, dialect=dialect,
-        ) from error
+    dropped = dialect.is_disconnect(error, connection.connection, cursor)
+    if dropped:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        statement, parameters, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect,
+    )
 
 
 class _InsertPlan:

@@ -161,6 +161,15 @@ def _line_within(stream, seconds: float) -> str:
         return stream.readline().strip() if selector.select(seconds) else ""
 
 
+def _without_busy_timeout(monkeypatch) -> None:
+    """Connections made from here on wait for no lock at all."""
+    from signatory import database
+
+    pragmas = tuple("busy_timeout=0" if pragma.startswith("busy_timeout=") else pragma for pragma in database.SQLITE_PRAGMAS)
+    assert pragmas != database.SQLITE_PRAGMAS
+    monkeypatch.setattr(database, "SQLITE_PRAGMAS", pragmas)
+
+
 def _database_path() -> str:
     return db.engine.url.database
 
@@ -177,7 +186,7 @@ def test_a_signing_waits_for_another_process_s_turn_instead_of_polling_sqlite(sq
 
     from signatory import database
 
-    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 0)
+    _without_busy_timeout(monkeypatch)
     with sqlite_app.app_context():
         db.engine.dispose()  # connections from here on have no busy timeout
         letter = make_letter()
@@ -286,3 +295,40 @@ def test_threads_and_forked_processes_each_take_their_own_turn(tmp_path):
     assert os.read(read_end, 2) == b"in"
     os.close(read_end)
     assert os.waitpid(child, 0)[1] == 0
+
+
+def test_a_refused_begin_returns_the_connection_and_ends_the_turn(sqlite_app, monkeypatch):
+    """Another writer that takes no turn holds SQLite's lock and the busy
+    timeout is zero: BEGIN IMMEDIATE fails as SQLAlchemy's OperationalError,
+    and neither the pooled connection nor the turn stays taken."""
+    import fcntl
+    import os
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from signatory import database
+
+    _without_busy_timeout(monkeypatch)
+    with sqlite_app.app_context():
+        db.engine.dispose()
+        path = _database_path()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                with driver_transaction():
+                    pytest.fail("the body never runs when BEGIN fails")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert db.engine.pool.checkedout() == 0, "the connection went back to the pool"
+        descriptor = os.open(path + database.WRITER_TURN_SUFFIX, os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if the turn were still held
+        finally:
+            os.close(descriptor)
+        prepared = _prepared(make_letter(), "later@example.org")
+        db.session.commit()
+        with driver_transaction() as connection:
+            assert signing.insert_signature(connection, prepared.values)
