@@ -185,7 +185,7 @@ class driver_transaction:
         if self.turn is not None:
             self.turn.__enter__()
         try:
-            self.connection = _DriverConnection(engine.dialect, engine.raw_connection())
+            self.connection = _write_connection(engine)
             if sqlite:  # psycopg begins by itself
                 self._run("BEGIN IMMEDIATE", self.connection.connection.driver_connection.execute, "BEGIN IMMEDIATE")
         except BaseException:
@@ -216,13 +216,44 @@ class driver_transaction:
                     driver.rollback()
                 except Exception:  # noqa: BLE001 - the first error is the one to tell
                     log.debug("rollback after a failed write transaction failed", exc_info=True)
-            connection.connection.close()
+                    if connection.connection.is_valid:  # not kept with a transaction open
+                        connection.connection.invalidate()
 
     def _run(self, statement: str, call, *arguments) -> None:
         try:
             call(*arguments)
         except self.connection.dialect.loaded_dbapi.Error as error:
             raise _sqlalchemy_error(self.connection, statement, (), error) from error
+
+
+class _HeldConnection(threading.local):
+    """This thread's connection for driver transactions, from which pool."""
+
+    pid: int | None = None
+    pool = None
+    connection: _DriverConnection | None = None
+
+
+_held = _HeldConnection()
+
+
+def _write_connection(engine) -> _DriverConnection:
+    """A connection checked out of the engine's pool once per thread and kept
+    for its driver transactions: a checkout and its return cost the signing
+    request as much as its BEGIN and COMMIT (DESIGN §8). Between transactions
+    it holds no transaction and no lock. A new one is checked out in a forked
+    process, after the pool was disposed, and once this one was invalidated
+    (a dropped connection: see `_sqlalchemy_error`)."""
+    held = _held
+    connection = held.connection
+    if connection is not None and held.pid == os.getpid():
+        if held.pool is engine.pool and connection.connection.is_valid:
+            return connection
+        if connection.connection.is_valid:
+            connection.connection.invalidate()  # closed: its pool was disposed
+    connection = _DriverConnection(engine.dialect, engine.raw_connection())
+    held.pid, held.pool, held.connection = os.getpid(), engine.pool, connection
+    return connection
 
 
 WRITER_TURN_SUFFIX = "-writers"
