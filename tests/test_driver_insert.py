@@ -332,3 +332,23 @@ def test_a_refused_begin_returns_the_connection_and_ends_the_turn(sqlite_app, mo
         db.session.commit()
         with driver_transaction() as connection:
             assert signing.insert_signature(connection, prepared.values)
+
+
+def test_driver_transactions_keep_their_connection_until_the_pool_is_disposed(ctx):
+    """One pooled connection per thread for driver transactions, kept between
+    them; after `dispose()` (a new pool) the next one takes a fresh one and
+    closes the old, and writes as before."""
+    with driver_transaction() as first:
+        pass
+    kept = first.connection
+    with driver_transaction() as again:
+        assert again.connection is kept, "kept between transactions"
+    letter = make_letter()
+    prepared = _prepared(letter, "na-dispose@example.org")
+    db.session.commit()
+    db.engine.dispose()
+    with driver_transaction() as fresh:
+        assert fresh.connection is not kept
+        assert signing.store_signature(prepared, fresh).signature_id is not None
+    assert not kept.is_valid, "the old connection was closed, not left open"
+    assert db.session.scalar(select(Signature.email).where(Signature.email == "na-dispose@example.org"))
