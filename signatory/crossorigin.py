@@ -21,7 +21,9 @@ ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def is_cross_origin(req: Request | None = None) -> bool:
-    req = req or request
+    # The request itself, not the proxy: every attribute read through the
+    # proxy looks the request up again (DESIGN §8).
+    req = req if req is not None else request._get_current_object()
     if req.method in SAFE_METHODS:
         return False
     # Asked twice on the signing path (the blueprint's refusal, then the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, Request, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from .extensions import babel
@@ -22,8 +22,8 @@ LANGUAGE_COOKIE = "lang"
 LANGUAGE_ARG = "lang"
 
 
-def url_language() -> str | None:
-    args = request.args
+def url_language(req: Request | None = None) -> str | None:
+    args = (req or request).args
     # Asked first: a missing key costs Werkzeug's `get` an exception, twice
     # on every signing (DESIGN §8).
     chosen = args[LANGUAGE_ARG] if LANGUAGE_ARG in args else None
@@ -33,14 +33,15 @@ def url_language() -> str | None:
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE  # commands and e-mails choose with force_locale
-    chosen = url_language()
+    req = request._get_current_object()  # read once, not through the proxy each time
+    chosen = url_language(req)
     if chosen:
         return chosen
     if not g.get("shared_page"):
-        cookie = request.cookies.get(LANGUAGE_COOKIE)
+        cookie = req.cookies.get(LANGUAGE_COOKIE)
         if cookie in LANGUAGES:
             return cookie
-    return best_language(request.headers.get("Accept-Language", ""))
+    return best_language(req.headers.get("Accept-Language", ""))
 
 
 @lru_cache(maxsize=512)

@@ -37,10 +37,10 @@ def answers_for(endpoint: str):
 
 
 def _current_view_is(mark: str) -> bool:
-    if not has_request_context() or request.endpoint is None:
+    endpoint = request.endpoint if has_request_context() else None
+    if endpoint is None:
         return False
-    view = current_app.view_functions.get(request.endpoint)
-    return bool(getattr(view, mark, False))
+    return bool(getattr(current_app.view_functions.get(endpoint), mark, False))
 
 
 def current_view_writes_on_get() -> bool:
