@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import sys
 import threading
@@ -348,7 +349,11 @@ def _sqlalchemy_error(connection, statement: str, parameters, error: Exception, 
 class _InsertPlan:
     def __init__(self, sql: str, names: tuple[str, ...], defaults: dict, processors: tuple, positional: bool):
         self.sql, self.names, self.defaults = sql, names, defaults
-        self.processors, self.positional = processors, positional
+        self.positional = positional
+        # The values in statement order in one C call; then only the few
+        # columns whose type converts its value (dates, booleans) in Python.
+        self.values_in_order = operator.itemgetter(*names) if len(names) > 1 else (lambda values: (values[names[0]],))
+        self.conversions = tuple((index, process) for index, process in enumerate(processors) if process is not None)
 
     @classmethod
     def compile(cls, table, dialect, given: tuple[str, ...]) -> _InsertPlan:
@@ -369,10 +374,9 @@ class _InsertPlan:
 
     def parameters(self, values: dict):
         values = {**self.defaults, **values} if self.defaults else values
-        processed = [
-            value if process is None else process(value)
-            for value, process in zip(map(values.__getitem__, self.names), self.processors)
-        ]
+        processed = list(self.values_in_order(values))
+        for index, process in self.conversions:
+            processed[index] = process(processed[index])
         return tuple(processed) if self.positional else dict(zip(self.names, processed))
 
 

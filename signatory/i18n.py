@@ -37,7 +37,7 @@ def select_locale() -> str:
     chosen = url_language(req)
     if chosen:
         return chosen
-    if not g.get("shared_page"):
+    if not g.get("shared_page") and "HTTP_COOKIE" in req.environ:  # else nothing to parse
         cookie = req.cookies.get(LANGUAGE_COOKIE)
         if cookie in LANGUAGES:
             return cookie

@@ -229,7 +229,7 @@ def _tidy_text(text: str) -> str:
 
 
 def _json(value: dict) -> str:
-    return json.dumps(value, sort_keys=True)
+    return json.dumps(value, sort_keys=True) if value else "{}"  # every confirmation's context is empty
 
 
 @lru_cache(maxsize=8)
