@@ -5,10 +5,11 @@
 1. Signing throughput. The real app under `gunicorn -w 4` against a bare WSGI
    app (`bare_app` below, served by the same gunicorn settings) that only
    inserts one row into the `signatures` table of a database with the same
-   schema. Target: the app reaches at least half the bare insert's
-   requests per second. Then every 303 the clients saw is checked against the
-   database: one unconfirmed row per accepted e-mail address, one outbox row
-   per signature, nothing else.
+   schema, on SQLite or PostgreSQL. No verdict here: DESIGN §8's bar for
+   signing (0.35 of the bare insert, under `gunicorn -w 2` and `wrk -c8`)
+   is measured by `bench_scale.py`. Then every 303 the clients saw is
+   checked against the database: one unconfirmed row per accepted e-mail
+   address, one outbox row per signature, nothing else.
 2. Page cost independent of the count: median latency of sequential requests
    to the letter page, the API and the list of signatories with 1,000 and
    with 1,000,000 signatures (`--quick`: 100,000). Target: a ratio near 1.
@@ -27,6 +28,8 @@ import os
 import sys
 
 import harness
+
+SIGNING_BAR_ELSEWHERE = "DESIGN §8's bar: `bench_scale.py` (`-w 2`, `wrk -c8`)"
 
 BARE_DB_ENV = "BENCH_BARE_DATABASE"  # sqlite file path or postgresql:// URL
 BARE_LETTER_ENV = "BENCH_BARE_LETTER_ID"
@@ -441,8 +444,7 @@ class Bench:
         for label, load in (("bare WSGI insert (baseline)", f["bare"]), ("Signatory, full POST", f["app"])):
             print(f"  {label:34} {load['rps']:9.1f} {load['p50_ms']:8.1f} {load['p99_ms']:8.1f} "
                   f"{load['cpu_ms_per_request']:11.2f} {other_answers(load):>14}")
-        verdict = "met" if f["ratio"] >= 0.5 else "MISSED"
-        print(f"  {'ratio app / bare':34} {f['ratio']:9.2f}   target >= 0.50: {verdict}")
+        print(f"  {'ratio app / bare':34} {f['ratio']:9.2f}   (DESIGN §8's bar: bench_scale.py)")
         i = self.results["integrity"]
         print(f"  stored exactly once: {i['accepted_303']} answers 303 = {i['new_unconfirmed_rows']} new "
               f"unconfirmed rows = {i['new_outbox_rows']} new outbox rows; duplicates {i['emails_stored_twice']}, "
@@ -506,9 +508,8 @@ class Bench:
         for label, load in (("bare insert (baseline)", f["bare"]), ("Signatory, full POST", f["app"])):
             lines.append(f"| {label} | {load['rps']:.1f} | {load['p50_ms']:.1f} | {load['p99_ms']:.1f} | "
                          f"{load['cpu_ms_per_request']:.2f} | {other_answers(load)} |")
-        verdict = "met" if f["ratio"] >= 0.5 else "**missed**"
         lines += [
-            f"| **ratio app / bare** | **{f['ratio']:.2f}** | | | | target ≥ 0.5: {verdict} |",
+            f"| **ratio app / bare** | **{f['ratio']:.2f}** | | | | {SIGNING_BAR_ELSEWHERE} |",
             "",
             "CPU ms per request: user + system time of the gunicorn master and workers during the load, "
             "divided by the answers given (the database server's own CPU is not included).",
@@ -553,10 +554,12 @@ class Bench:
         sub_end = f"<!-- bench_web:{self.args.database}:end -->"
         intro = (
             "## Signing and pages\n\n"
-            "DESIGN §8: the full signing POST reaches at least half the throughput of a bare WSGI "
-            "insert into the same database, every accepted signature stored exactly once; the letter "
-            "page and the API cost the same with 1,000 or 1,000,000 signatures. Measured by "
-            "`tests/benchmarks/bench_web.py`, which rewrites only the text between its markers."
+            "The full signing POST against a bare WSGI insert into the same database under "
+            "`gunicorn -w 4`, on SQLite and on PostgreSQL, every accepted signature stored exactly once; "
+            "the letter page and the API with 1,000 and with 1,000,000 signatures (DESIGN §8: the same "
+            "cost). DESIGN §8's bar for signing is measured under its own settings in \"A viral day\" "
+            "above. Measured by `tests/benchmarks/bench_web.py`, which rewrites only the text between "
+            "its markers."
         )
         text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
         if start in text and end in text and text.index(start) < text.index(end):
