@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import struct
+import unicodedata
 from functools import lru_cache
 
 from pyuca import Collator
@@ -55,10 +56,45 @@ def sortable_surname(last_name: str, locale: str) -> str:
 
 @lru_cache(maxsize=65536)
 def text_key(text: str) -> bytes:
-    weights = _collator().sort_key(text)
+    weights = _weights(text)
     if weights and max(weights) > 0xFFFF:  # never in DUCET: clamped, not refused
         weights = [min(weight, 0xFFFF) for weight in weights]
     return struct.pack(f">{len(weights)}H", *weights)
+
+
+def _weights(text: str) -> list[int]:
+    """pyuca's sort key of the text, put together from those of its words:
+    a crowd's names share their first names and many surnames, and a space
+    (a starter, in no contraction) ends every match of the collation, so the
+    key of "maes jan" is made of those of "maes", " " and "jan", level by
+    level. A word that begins with a combining mark is collated whole."""
+    words = text.split(" ")
+    if len(words) == 1 or any(word and unicodedata.combining(word[0]) for word in words):
+        return list(_collator().sort_key(text))
+    space = _word_levels(" ")
+    levels = [_word_levels(word) for word in words]
+    weights: list[int] = []
+    for level in range(_LEVELS):
+        if level:
+            weights.append(0)  # pyuca's level separator
+        for index, word in enumerate(levels):
+            if index:
+                weights.extend(space[level])
+            weights.extend(word[level])
+    return weights
+
+
+_LEVELS = 4  # as pyuca's sort_key_from_collation_elements
+
+
+@lru_cache(maxsize=65536)
+def _word_levels(word: str) -> tuple[tuple[int, ...], ...]:
+    """One word's non-zero weights, level by level."""
+    elements = _collator().collation_elements(unicodedata.normalize("NFD", word))
+    return tuple(
+        tuple(element[level] for element in elements if len(element) > level and element[level])
+        for level in range(_LEVELS)
+    )
 
 
 def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: str, locale: str) -> bytes:

@@ -65,8 +65,10 @@ def count(name: str, requests: int) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"signatory-count-{name}-"))
     try:
         database = f"sqlite:///{workdir / 'db.sqlite3'}"
+        # A fixed hash seed: with a random one, dict and set layouts, and so
+        # the counts, moved by about 1 % from run to run.
         env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": SECRET_KEY, "MAIL_URL": f"file://{workdir / 'mail'}",
-               "SIGN_RATE_LIMIT": "100000000 per minute", "TRUSTED_PROXIES": "1"}
+               "SIGN_RATE_LIMIT": "100000000 per minute", "TRUSTED_PROXIES": "1", "PYTHONHASHSEED": "0"}
         for command in (("db", "upgrade"), ("demo", "--signatures", "1000")):
             harness.flask_command(harness.REPO, env, *command, cwd=workdir, timeout=600)
         totals = []
@@ -150,7 +152,7 @@ def markdown(counts: dict[str, int], requests: int) -> str:
         "Reproduce from the repository root: `.venv/bin/python tests/benchmarks/count_signing.py` "
         f"(about 10 minutes; valgrind, Python {platform.python_version()}). Each figure: the instructions "
         f"of {requests} signings through the WSGI app in one process, after {WARM_UP} warm-up signings, divided "
-        "by their number (callgrind; the same on every run, whatever the machine is doing). No gunicorn and no "
+        "by their number (callgrind, `PYTHONHASHSEED=0`; the same on every run, whatever the machine is doing). No gunicorn and no "
         "sockets: under `bench_scale.py` the bare insert's instructions come to about 0.45 ms of gunicorn CPU per "
         "request, most of it gunicorn's own.",
         "",
