@@ -172,12 +172,13 @@ class _DriverConnection:
 
 
 class driver_transaction:
-    """A write transaction straight on a connection from the engine's pool:
-    BEGIN (IMMEDIATE on SQLite), DriverInsert's statements, COMMIT, and the
-    connection back to the pool. What `db.engine.begin()` does, without
-    the Connection and Transaction objects and their events, which cost the
-    signing request as much as one of its INSERTs (DESIGN §8). A class, not
-    a generator: this is the signing request's one transaction."""
+    """A write transaction straight on a pooled driver connection (this
+    thread's, kept: `_write_connection`): BEGIN (IMMEDIATE on SQLite, in the
+    writer's turn), DriverInsert's statements, COMMIT, or ROLLBACK on an
+    error. What `db.engine.begin()` does, without the Connection and
+    Transaction objects and their events, which cost the signing request as
+    much as one of its INSERTs (DESIGN §8). A class, not a generator: this
+    is the signing request's one transaction."""
 
     def __enter__(self) -> _DriverConnection:
         engine = db.engine

@@ -140,16 +140,14 @@ class LetterFormToken(CSRF):
     `csrf_context` is the letter's id; no session is read or written."""
 
     def setup_form(self, form):
-        self.letter_id = form.meta.csrf_context
+        self.token = letter_form_token(form.meta.csrf_context)
         return super().setup_form(form)
 
     def generate_csrf_token(self, csrf_token_field):
-        return letter_form_token(self.letter_id)
+        return self.token
 
     def validate_csrf_token(self, form, field):
-        if not isinstance(field.data, str) or not hmac.compare_digest(
-            field.data.encode(), letter_form_token(self.letter_id).encode()
-        ):
+        if not isinstance(field.data, str) or not hmac.compare_digest(field.data.encode(), self.token.encode()):
             raise ValidationError(_l("Het formulier hoort niet bij deze brief of is onvolledig."))
 
 

@@ -23,9 +23,11 @@ LANGUAGE_ARG = "lang"
 
 
 def url_language(req: Request | None = None) -> str | None:
-    args = (req or request).args
-    # Asked first: a missing key costs Werkzeug's `get` an exception, twice
-    # on every signing (DESIGN §8).
+    req = req or request
+    if not req.environ.get("QUERY_STRING"):
+        return None  # nothing to parse (a signing's POST, most pages)
+    args = req.args
+    # Asked first: a missing key costs Werkzeug's `get` an exception.
     chosen = args[LANGUAGE_ARG] if LANGUAGE_ARG in args else None
     return chosen if chosen in LANGUAGES else None
 
