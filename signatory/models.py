@@ -324,7 +324,7 @@ class OutboxMessage(db.Model):
     template: Mapped[str] = mapped_column(String(64), default="")
     context: Mapped[str] = mapped_column(Text, default="{}")
     language: Mapped[str] = mapped_column(String(8), default="nl")
-    # Unique by making (a random UUID each): no index to keep on the hot path.
+    # Unique by making (128 random bits each): no index to keep on the hot path.
     message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

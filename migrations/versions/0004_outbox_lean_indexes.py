@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-03
 
 Every signing adds one outbox row. Its unique index on `message_id` guarded
-nothing (each is a fresh random UUID) and put a random key into a B-tree on
+nothing (each is 128 fresh random bits) and put a random key into a B-tree on
 every signing; the unique index on `dedup_key` held an entry for every row,
 though only notices and reminders have a key. The first is dropped; the
 second becomes a partial unique index over the rows that have a key, which

@@ -335,7 +335,7 @@ class Bench:
             verdict = "" if target is None else (f"≥ {target}: **met**" if ratio >= target else f"≥ {target}: **missed**")
             cpu = f"{m['cpu_ms']:.2f} / {b['cpu_ms']:.2f}"
             rows.append(
-                f"| {label} | {m['rps']:,.0f} | {b['rps']:,.0f} | **{ratio:.2f}** | {verdict} "
+                f"| {label} | {m['rps']:,.0f} | {b['rps']:,.0f} | **{ratio:.3g}** | {verdict} "
                 f"| {m['p50']:.2f} / {b['p50']:.2f} | {cpu} | {m['errors']} / {b['errors']} "
                 f"| {', '.join(f'{x:,.0f}' for x in m['runs'])} / {', '.join(f'{x:,.0f}' for x in b['runs'])} |"
             )
