@@ -15,6 +15,7 @@ import click
 from flask import Flask
 
 from .config import ConfigError, load_settings
+from .request import Request
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -31,6 +32,7 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
         instance_path=instance_path,
         instance_relative_config=True,
     )
+    app.request_class = Request
     _configure_logging(app)
     try:
         app.config.update(load_settings(Path(app.instance_path)))

@@ -180,11 +180,15 @@ class driver_transaction:
     much as one of its INSERTs (DESIGN §8). A class, not a generator: this
     is the signing request's one transaction."""
 
+    def __init__(self):
+        self.turn: writer_turn | None = None
+        self.connection: _DriverConnection | None = None
+
     def __enter__(self) -> _DriverConnection:
         engine = db.engine
         sqlite = engine.dialect.name == "sqlite"
-        self.turn = writer_turn(engine.url.database) if sqlite else None
-        if self.turn is not None:
+        if sqlite:
+            self.turn = writer_turn(engine.url.database)
             self.turn.__enter__()
         try:
             self.connection = _write_connection(engine)
@@ -196,30 +200,29 @@ class driver_transaction:
         return self.connection
 
     def __exit__(self, error_type, error, traceback) -> None:
-        connection = getattr(self, "connection", None)
         try:
-            if connection is not None:
-                self._end(connection, committing=error_type is None)
+            if self.connection is None:
+                return
+            if error_type is not None:
+                self._roll_back()
+                return
+            try:
+                self._run("COMMIT", self.connection.connection.driver_connection.commit)
+            except BaseException:
+                self._roll_back()
+                raise
         finally:
             if self.turn is not None:
                 self.turn.__exit__(None, None, None)
 
-    def _end(self, connection: _DriverConnection, *, committing: bool) -> None:
-        driver = connection.connection.driver_connection
+    def _roll_back(self) -> None:
+        pooled = self.connection.connection
         try:
-            if committing:
-                self._run("COMMIT", driver.commit)
-        except BaseException:
-            committing = False
-            raise
-        finally:
-            if not committing:
-                try:
-                    driver.rollback()
-                except Exception:  # noqa: BLE001 - the first error is the one to tell
-                    log.debug("rollback after a failed write transaction failed", exc_info=True)
-                    if connection.connection.is_valid:  # not kept with a transaction open
-                        connection.connection.invalidate()
+            pooled.driver_connection.rollback()
+        except Exception:  # noqa: BLE001 - the first error is the one to tell
+            log.debug("rollback after a failed write transaction failed", exc_info=True)
+            if pooled.is_valid:  # never kept with a transaction open
+                pooled.invalidate()
 
     def _run(self, statement: str, call, *arguments) -> None:
         try:
@@ -228,15 +231,27 @@ class driver_transaction:
             raise _sqlalchemy_error(self.connection, statement, (), error) from error
 
 
-class _HeldConnection(threading.local):
-    """This thread's connection for driver transactions, from which pool."""
+class _KeptPerThread(threading.local):
+    """One thing each thread of each process opens once and keeps, for one
+    key at a time (a forked process or another thread never shares it):
+    opened again for another key, or when it is no longer usable, and the
+    one it replaces released."""
 
     pid: int | None = None
-    pool = None
-    connection: _DriverConnection | None = None
+    key = None
+    value = None
+
+    def get(self, key, open_, release, usable=lambda value: True):
+        if self.pid == os.getpid():
+            if self.key == key and usable(self.value):
+                return self.value
+            if self.value is not None:
+                release(self.value)
+        self.pid, self.key, self.value = os.getpid(), key, open_()
+        return self.value
 
 
-_held = _HeldConnection()
+_connections = _KeptPerThread()
 
 
 def _write_connection(engine) -> _DriverConnection:
@@ -246,16 +261,17 @@ def _write_connection(engine) -> _DriverConnection:
     it holds no transaction and no lock. A new one is checked out in a forked
     process, after the pool was disposed, and once this one was invalidated
     (a dropped connection: see `_sqlalchemy_error`)."""
-    held = _held
-    connection = held.connection
-    if connection is not None and held.pid == os.getpid():
-        if held.pool is engine.pool and connection.connection.is_valid:
-            return connection
-        if connection.connection.is_valid:
-            connection.connection.invalidate()  # closed: its pool was disposed
-    connection = _DriverConnection(engine.dialect, engine.raw_connection())
-    held.pid, held.pool, held.connection = os.getpid(), engine.pool, connection
-    return connection
+    return _connections.get(
+        engine.pool,
+        lambda: _DriverConnection(engine.dialect, engine.raw_connection()),
+        _close_kept_connection,
+        usable=lambda connection: connection.connection.is_valid,
+    )
+
+
+def _close_kept_connection(connection: _DriverConnection) -> None:
+    if connection.connection.is_valid:
+        connection.connection.invalidate()  # closed: its pool was disposed
 
 
 WRITER_TURN_SUFFIX = "-writers"
@@ -289,25 +305,11 @@ class writer_turn:
             fcntl.flock(self.descriptor, fcntl.LOCK_UN)
 
 
-class _TurnFiles(threading.local):
-    """This thread's open turns file: one database's, in this process."""
-
-    pid: int | None = None
-    database: str | None = None
-    descriptor: int | None = None
-
-
-_turn_files = _TurnFiles()
+_turn_files = _KeptPerThread()
 
 
 def _turn_file(database: str | None) -> int | None:
-    files = _turn_files
-    if files.pid != os.getpid() or files.database != database:
-        if files.pid == os.getpid() and files.descriptor is not None:
-            os.close(files.descriptor)  # this thread now writes to another database
-        files.pid, files.database = os.getpid(), database
-        files.descriptor = _open_turn_file(database)
-    return files.descriptor
+    return _turn_files.get(database, lambda: _open_turn_file(database), os.close)
 
 
 def _open_turn_file(database: str | None) -> int | None:

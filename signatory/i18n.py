@@ -23,10 +23,7 @@ LANGUAGE_ARG = "lang"
 
 
 def url_language(req: Request | None = None) -> str | None:
-    req = req or request
-    if not req.environ.get("QUERY_STRING"):
-        return None  # nothing to parse (a signing's POST, most pages)
-    args = req.args
+    args = (req or request).args
     # Asked first: a missing key costs Werkzeug's `get` an exception.
     chosen = args[LANGUAGE_ARG] if LANGUAGE_ARG in args else None
     return chosen if chosen in LANGUAGES else None
@@ -39,8 +36,9 @@ def select_locale() -> str:
     chosen = url_language(req)
     if chosen:
         return chosen
-    if not g.get("shared_page") and "HTTP_COOKIE" in req.environ:  # else nothing to parse
-        cookie = req.cookies.get(LANGUAGE_COOKIE)
+    if not g.get("shared_page"):
+        cookies = req.cookies
+        cookie = cookies[LANGUAGE_COOKIE] if LANGUAGE_COOKIE in cookies else None  # as in url_language
         if cookie in LANGUAGES:
             return cookie
     return best_language(req.headers.get("Accept-Language", ""))

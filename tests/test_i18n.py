@@ -109,3 +109,19 @@ def test_the_language_link_keeps_the_page_and_sets_the_language(sqlite_app):
         assert switched.request.path == path.split("?")[0] and switched.request.args["lang"] == "nl", path
         back = switched.get_data(as_text=True)
         assert '<html lang="nl">' in back and _language_link(back) == path, path
+
+
+def test_the_request_class_reads_query_and_cookies_as_flask_does(app):
+    """Signatory's request class skips parsing what a request does not
+    carry; what it reads is what Flask's own class reads."""
+    from flask import Request as FlaskRequest
+    from werkzeug.test import EnvironBuilder
+
+    assert app.request_class is not FlaskRequest
+    for options in ({}, {"query_string": "lang=en&x=1&x=2"}, {"headers": {"Cookie": "lang=en; session=abc"}},
+                    {"query_string": "lang=en", "headers": {"Cookie": "lang=nl"}}):
+        environ = EnvironBuilder(path="/letters/brief", **options).get_environ()
+        ours, flasks = app.request_class(environ), FlaskRequest(environ)
+        assert list(ours.args.items(multi=True)) == list(flasks.args.items(multi=True)), options
+        assert list(ours.cookies.items(multi=True)) == list(flasks.cookies.items(multi=True)), options
+        assert type(ours.args) is type(flasks.args) and type(ours.cookies) is type(flasks.cookies)

@@ -54,9 +54,8 @@ class SessionWhereNeeded(SecureCookieSessionInterface):
     carries no cookie and no `Vary: Cookie`, so a shared cache may keep it."""
 
     def open_session(self, app, request):
-        # Most requests bring no session at all: skip building the serializer
-        # (and, without a Cookie header, parsing cookies).
-        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
+        # Most requests bring no session at all: skip building the serializer.
+        if self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 
