@@ -89,12 +89,12 @@ _LEVELS = 4  # as pyuca's sort_key_from_collation_elements
 
 @lru_cache(maxsize=65536)
 def _word_levels(word: str) -> tuple[tuple[int, ...], ...]:
-    """One word's non-zero weights, level by level."""
+    """One word's non-zero weights, level by level. pyuca's collation
+    elements all have the same number of levels (three), so the levels are
+    the columns of the table of elements."""
     elements = _collator().collation_elements(unicodedata.normalize("NFD", word))
-    return tuple(
-        tuple(element[level] for element in elements if len(element) > level and element[level])
-        for level in range(_LEVELS)
-    )
+    levels = [tuple(filter(None, column)) for column in zip(*elements)]
+    return tuple(levels + [()] * (_LEVELS - len(levels)))
 
 
 def name_sort_key(*, kind: str, last_name: str, first_name: str, organisation: str, locale: str) -> bytes:
