@@ -141,8 +141,9 @@ def test_organisation_needs_its_name(signer):
 
 @pytest.mark.parametrize("fields", [{}, {"first_name": "", "kind": "organisation", "organisation": ""}])
 def test_a_signing_form_is_freed_without_the_cyclic_garbage_collector(app, letter, fields):
-    """A submitted form, valid or not, rendered or not, leaves no reference
-    cycle behind (DESIGN §8: a hundred objects per signing otherwise)."""
+    """A submitted form, valid or not, with a field rendered, leaves no
+    reference cycle behind (DESIGN §8: a hundred objects per signing
+    otherwise)."""
     import gc
     import weakref
 
