@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
@@ -80,6 +81,24 @@ def normalise_email(address: str) -> tuple[str, str]:
     case-folded as a whole (DESIGN §3). No network call while a request waits."""
     address = address.strip()
     return address, _email_key(address)
+
+
+def _keep_domain_verdicts() -> None:
+    """email-validator checks the part after the @ with the idna package
+    (the UTS 46 mapping, in pure Python): on the signing path that was half
+    of the address check, 5 % of the request (DESIGN §8), for the handful of
+    domains (gmail.com, telenet.be) most signers share. The check is a pure
+    function of the domain and its two flags, and its result is only read,
+    so its verdict is kept per domain; a domain it refuses raises, which is
+    never kept. Wrapped where validate_email looks it up, once per process
+    (pinned by tests/test_signing.py)."""
+    module = importlib.import_module("email_validator.validate_email")
+    check = module.validate_email_domain_name
+    if not hasattr(check, "cache_info"):
+        module.validate_email_domain_name = lru_cache(maxsize=1024)(check)
+
+
+_keep_domain_verdicts()
 
 
 @lru_cache(maxsize=256)

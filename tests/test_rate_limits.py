@@ -13,9 +13,12 @@ import time
 import pytest
 import redis
 
-from conftest import IN_CI, Signer, build_app, make_letter
+from flask.globals import request_ctx
+
+from conftest import IN_CI, Signer, build_app, csrf_token, make_account, make_letter
 from servers import free_port
-from signatory.extensions import limiter
+from signatory.extensions import db, limiter
+from signatory.views import LIMITER_REQUEST_STATE
 
 
 def _limiter_hooks(app) -> list:
@@ -40,6 +43,32 @@ def test_no_limiter_hook_runs_on_every_request_and_a_views_limit_still_applies(m
     signer = Signer(app, app.test_client())
     statuses = [signer.sign(email=f"{n}@example.org").status_code for n in range(3)]
     assert statuses == [303, 303, 429], "the signing view's own limit applies"
+
+
+def test_flask_limiters_response_hooks_work_only_where_its_decorators_counted(monkeypatch, tmp_path, sqlite_template):
+    """views.run_limiter_hooks_only_where_it_counted: Flask-Limiter's
+    after-request and teardown hooks built its per-request state on every
+    request; a signing now leaves none, and a login, which its decorators
+    count, finds it there. Were the state renamed, the hooks would never run
+    and the login throttle (tests/test_auth.py) would stop counting."""
+    target = tmp_path / "db.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    app = build_app(monkeypatch, tmp_path, f"sqlite:///{target}", SIGN_RATE_LIMIT="5 per minute")
+    with app.app_context():
+        make_letter()
+        make_account("organiser@example.org")
+        db.session.commit()
+    client = app.test_client()
+    signer = Signer(app, client)
+    signer.open()
+    with client:  # keeps the request's context after it is answered
+        assert signer.sign().status_code == 303
+        assert not hasattr(request_ctx, LIMITER_REQUEST_STATE)
+    page = client.get("/organise/login").get_data(as_text=True)
+    with client:
+        wrong = {"email": "organiser@example.org", "password": "not the password", "csrf_token": csrf_token(page)}
+        assert client.post("/organise/login", data=wrong).status_code == 401
+        assert hasattr(request_ctx, LIMITER_REQUEST_STATE)
 
 
 def test_memory_counters_start_no_thread_and_expired_ones_are_swept():

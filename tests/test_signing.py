@@ -2,6 +2,7 @@
 sign, confirm, count, change, withdraw, sign again, ask for the links."""
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -272,6 +273,20 @@ def test_email_key_is_normalised_and_casefolded(ctx):
     assert signing.normalise_email("Ayse@EXAMPLE.org") == ("Ayse@EXAMPLE.org", "ayse@example.org")
     with pytest.raises(signing.SigningError):
         signing.normalise_email("not an address")
+
+
+def test_a_domain_is_checked_once_for_all_its_addresses(ctx):
+    check = importlib.import_module("email_validator.validate_email").validate_email_domain_name
+    check.cache_clear()
+    signing._email_key.cache_clear()
+    keys = [signing.normalise_email(f"Signer{number}@Voorbeeld.BE")[1] for number in range(5)]
+    assert keys == [f"signer{number}@voorbeeld.be" for number in range(5)]
+    assert (check.cache_info().misses, check.cache_info().hits) == (1, 4)
+    assert signing.normalise_email("jan@xn--bcher-kva.be")[1] == "jan@bücher.be", "the verdict is email-validator's own"
+    for attempt in range(2):
+        with pytest.raises(signing.SigningError):
+            signing.normalise_email(f"signer{attempt}@voor_beeld.be")
+    assert check.cache_info().misses == 4, "a refused domain is checked again every time"
 
 
 def test_manage_link_changes_and_withdraws_with_a_post(app, client, letter, signer):
