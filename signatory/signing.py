@@ -85,16 +85,18 @@ def normalise_email(address: str) -> tuple[str, str]:
 
 def _keep_domain_verdicts() -> None:
     """email-validator checks the part after the @ with the idna package
-    (the UTS 46 mapping, in pure Python): on the signing path that was half
-    of the address check, 5 % of the request (DESIGN §8), for the handful of
-    domains (gmail.com, telenet.be) most signers share. The check is a pure
-    function of the domain and its two flags, and its result is only read,
-    so its verdict is kept per domain; a domain it refuses raises, which is
-    never kept. Wrapped where validate_email looks it up, once per process
-    (pinned by tests/test_signing.py)."""
+    (the UTS 46 mapping, in pure Python): on the signing path that was most
+    of the address check, 5 % of the request's instructions (DESIGN §8), for
+    the handful of domains (gmail.com, telenet.be) most signers share. The
+    check depends on the domain, its two flags and the library's list of
+    special-use domains, which this app never changes; its result is only
+    read. So its verdict is kept per domain; a domain it refuses raises,
+    which is never kept. Wrapped where validate_email looks it up, once per
+    process; a release that moves it loses the saving, not the check
+    (tests/test_signing.py then fails)."""
     module = importlib.import_module("email_validator.validate_email")
-    check = module.validate_email_domain_name
-    if not hasattr(check, "cache_info"):
+    check = getattr(module, "validate_email_domain_name", None)
+    if check is not None and not hasattr(check, "cache_info"):
         module.validate_email_domain_name = lru_cache(maxsize=1024)(check)
 
 
