@@ -1,6 +1,8 @@
 """Rate limits at the cost of their counters (DESIGN §8): `memory://`
 counters without a thread per moment, and a view's limit hit without
-Flask-Limiter's per-request resolution (`ViewLimit`).
+Flask-Limiter's per-request resolution (`ViewLimit`), and Flask-Limiter's
+request hooks only on the requests its limits count
+(`limiter_hooks_only_where_limits_count`).
 
 The `limits` library's memory storage starts a timer thread on a hit
 whenever the previous one has finished, about every 10 ms under load: each
@@ -14,9 +16,10 @@ before Flask-Limiter builds its storage. Redis (`redis://`) is unaffected.
 from __future__ import annotations
 
 import time
-from functools import lru_cache, wraps
+from functools import lru_cache, partial, wraps
 
-from flask import current_app
+from flask import Flask, current_app
+from flask.globals import request_ctx
 from limits import parse
 from limits.storage import MemoryStorage
 
@@ -93,3 +96,47 @@ class ViewLimit:
 @lru_cache(maxsize=16)
 def _parsed(limit_value: str):
     return parse(limit_value)
+
+
+# Where Flask-Limiter keeps what its limits counted in this request
+# (flask_limiter.Limiter.context, on the request context).
+LIMITER_REQUEST_STATE = "_limiter_request_context"
+
+
+def limiter_hooks_only_where_limits_count(app: Flask, limiter) -> None:
+    """Flask-Limiter hooks every request three times (DESIGN §8):
+
+    - before it, to check default, application and blueprint limits: this
+      app sets none of those, only limits on single views, which their
+      decorators check themselves, so the hook goes (kept if such limits are
+      configured after all);
+    - after it (the `deduct_when` deductions of the login throttle,
+      rate-limit headers) and at its teardown (which resets its per-request
+      state): work only where a limit counted the request and left that
+      state on the request context. Elsewhere, a signing included (its limit
+      is a ViewLimit), they built the state only to find it empty, 2 % of a
+      signing's instructions; they now run where it exists. The failed-login
+      throttle of tests/test_auth.py depends on them."""
+    manager = limiter.limit_manager
+    if not any(getattr(manager, name, True) for name in ("_default_limits", "_application_limits", "_blueprint_limits")):
+        hooks = app.before_request_funcs.get(None, [])
+        app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+    def belongs_to_limiter(hook) -> bool:
+        return getattr(hook, "__self__", None) is limiter or (
+            isinstance(hook, partial) and any(arg is limiter for arg in hook.args)
+        )
+
+    def where_it_counted(hook):
+        @wraps(hook)
+        def guarded(response_or_error):
+            # Asked of the context itself: through the proxy, a missing
+            # attribute costs ten times as much.
+            if hasattr(request_ctx._get_current_object(), LIMITER_REQUEST_STATE):
+                return hook(response_or_error)
+            return response_or_error
+
+        return guarded
+
+    for hooks in (app.after_request_funcs, app.teardown_request_funcs):
+        hooks[None] = [where_it_counted(hook) if belongs_to_limiter(hook) else hook for hook in hooks.get(None, [])]

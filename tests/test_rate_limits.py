@@ -18,7 +18,7 @@ from flask.globals import request_ctx
 from conftest import IN_CI, Signer, build_app, csrf_token, make_account, make_letter
 from servers import free_port
 from signatory.extensions import db, limiter
-from signatory.views import LIMITER_REQUEST_STATE
+from signatory.ratelimits import LIMITER_REQUEST_STATE
 
 
 def _limiter_hooks(app) -> list:
@@ -31,7 +31,7 @@ def _limiter_hooks(app) -> list:
 
 
 def test_no_limiter_hook_runs_on_every_request_and_a_views_limit_still_applies(monkeypatch, tmp_path, sqlite_template):
-    """views.check_limits_only_where_set removes Flask-Limiter's per-request
+    """ratelimits.limiter_hooks_only_where_limits_count removes Flask-Limiter's per-request
     hook (`_check_request_limit`): were it renamed, the removal would do
     nothing and every page view would pay the limiter again."""
     target = tmp_path / "db.sqlite3"
@@ -46,7 +46,7 @@ def test_no_limiter_hook_runs_on_every_request_and_a_views_limit_still_applies(m
 
 
 def test_flask_limiters_response_hooks_work_only_where_its_decorators_counted(monkeypatch, tmp_path, sqlite_template):
-    """views.run_limiter_hooks_only_where_it_counted: Flask-Limiter's
+    """ratelimits.limiter_hooks_only_where_limits_count: Flask-Limiter's
     after-request and teardown hooks built its per-request state on every
     request; a signing now leaves none, and a login, which its decorators
     count, finds it there. Were the state renamed, the hooks would never run
