@@ -386,12 +386,11 @@ def test_anonymous_letter_views_come_from_nginx_after_the_first(stack):
     assert statuses[0] in ("MISS", "EXPIRED")
     # nginx may still be writing its copy when the very next view arrives.
     assert statuses[2:] == ["HIT"] * 4, statuses
-    # The other language is another page, kept on its own.
-    response, page = reader.request("GET", "/letters/brief?lang=en")
-    assert response.headers["X-Cache-Status"] == "MISS"
-    assert 'lang="en"' in page
-    response, _page = reader.request("GET", "/letters/brief?lang=en")
-    assert response.headers["X-Cache-Status"] == "HIT"
+    # The other language is another page, kept on its own (the view right
+    # after its first may race nginx writing that copy too).
+    english = [reader.request("GET", "/letters/brief?lang=en") for _ in range(3)]
+    assert 'lang="en"' in english[0][1]
+    assert [response.headers["X-Cache-Status"] for response, _page in english][::2] == ["MISS", "HIT"]
     # The API is never kept by nginx: its count is current at once.
     response, _body = reader.request("GET", "/api/letters/brief")
     assert response.status == 200
